@@ -1,0 +1,15 @@
+"""neuro-jupyter: Neu.ro-style jobs inside Jupyter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .server.extension import NeuroJobsApp
+
+    return [{"module": "neuro_jupyter", "app": NeuroJobsApp}]

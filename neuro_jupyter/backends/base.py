@@ -1,0 +1,166 @@
+"""The Backend protocol (DESIGN.md §5): what JobService needs from a runtime.
+
+A backend runs jobs and reports what happens to them; it never touches the
+store. JobService owns the records: it hands the backend a ``Job``, consumes
+:meth:`Backend.events` and writes each transition to the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from ..jobs.model import Job, JobSpec, Preset, StatusItem
+
+__all__ = [
+    "Backend",
+    "Capacity",
+    "Endpoint",
+    "ExecSession",
+    "StatusEvent",
+    "TelemetrySample",
+]
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """A transition the backend observed for one job.
+
+    ``backend_state``, when set, replaces what the store keeps for re-adoption
+    (a pid, a folder): a backend saves progress as it goes, so a server
+    restarted mid-start can adopt the job (dask-gateway's start generator).
+    """
+
+    job_id: str
+    item: StatusItem
+    backend_state: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What the runtime has in all and what is free now."""
+
+    cpu: float
+    memory: int
+    gpu: int
+    free_cpu: float
+    free_memory: int
+    free_gpu: int
+    gpu_models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TelemetrySample:
+    """One reading of a job's resource use."""
+
+    at: datetime
+    cpu: float
+    """Percent of one CPU (200.0 = two CPUs busy)."""
+    memory: int
+    """Bytes resident, the whole process tree."""
+    gpu_utilization: float | None = None
+    """Percent, averaged over the job's GPUs; None without GPUs."""
+    gpu_memory: int | None = None
+    """Bytes used on the job's GPUs; None without GPUs."""
+    gpus: tuple[Mapping[str, Any], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the proxy reaches a job's HTTP port."""
+
+    host: str
+    port: int
+
+
+class ExecSession(Protocol):
+    """A command running inside a job's environment."""
+
+    async def read(self) -> bytes:
+        """The next output bytes; ``b""`` once the command's output ended."""
+
+    async def write(self, data: bytes) -> None:
+        """Send bytes to the command's standard input."""
+
+    async def close_stdin(self) -> None:
+        """Signal end of input."""
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Resize the TTY (no-op without one)."""
+
+    async def wait(self) -> int:
+        """Wait for the command to end; its exit code."""
+
+    def kill(self) -> None:
+        """End the command now."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A runtime for jobs. Implementations: ``local`` (default), ``kubernetes``."""
+
+    runtime: str
+    """In words, where commands run (shown in the job record)."""
+
+    async def setup(self) -> None:
+        """Start background work (watchers, schedulers). Called once."""
+
+    async def shutdown(self) -> None:
+        """Stop background work; running jobs keep running."""
+
+    def check(self, owner: str, spec: JobSpec, preset: Preset) -> None:
+        """Refuse, before anything is stored, a job this runtime can never run.
+
+        Raises:
+            InvalidSpec: e.g. a preset bigger than the machine, volumes where
+                they cannot be mounted, a working directory that cannot exist.
+        """
+
+    async def start(self, job: Job) -> None:
+        """Begin running ``job`` (or queue it: ``pending/Scheduling``).
+
+        Returns once the job is accepted; progress arrives through
+        :meth:`events`. Must not raise for a job that passed :meth:`check`
+        except on a runtime fault, which the service records as failed.
+        """
+
+    async def kill(self, job: Job, reason: str) -> None:
+        """Stop ``job``; it ends ``cancelled`` with ``reason`` (via events)."""
+
+    def events(self) -> AsyncIterator[StatusEvent]:
+        """Every status transition, in order, forever (one consumer)."""
+
+    def logs(
+        self, job: Job, *, follow: bool = False, since: datetime | None = None,
+        timestamps: bool = False,
+    ) -> AsyncIterator[bytes]:
+        """The job's combined output as written (``\\r`` kept).
+
+        With ``follow``, keeps yielding until the job ends and its output is
+        drained. ``since`` skips lines written before that time;
+        ``timestamps`` prefixes each line with the time it was written.
+        """
+
+    async def exec(
+        self, job: Job, command: Sequence[str], *, tty: bool = False
+    ) -> ExecSession:
+        """Run ``command`` in the job's environment, working dir and mounts."""
+
+    def telemetry(self, job: Job, interval: float = 1.0) -> AsyncIterator[TelemetrySample]:
+        """Samples of the job's resource use while it runs."""
+
+    async def endpoint(self, job: Job) -> Endpoint | None:
+        """Where the job's HTTP port is reachable, if it is running and has one."""
+
+    def capacity(self) -> Capacity:
+        """The runtime's total and free resources."""
+
+    async def reconcile(self, jobs: Sequence[Job]) -> None:
+        """Adopt the live jobs of the store at start-up.
+
+        Jobs still running are watched again; jobs whose process vanished are
+        reported (via :meth:`events`) as failed with a reason that says so;
+        pending jobs are queued again in creation order.
+        """
