@@ -23,6 +23,7 @@ __all__ = [
     "Job",
     "JobSpec",
     "JobStatus",
+    "ListJobsQuery",
     "Permission",
     "Preset",
     "Reason",
@@ -144,6 +145,35 @@ class Preset:
     tolerations: tuple[Mapping[str, Any], ...] = ()
     priority_class: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """The preset as JSON data (``GET presets``)."""
+        return {
+            "name": self.name,
+            "cpu": self.cpu,
+            "memory": self.memory,
+            "gpu": self.gpu,
+            "gpu_model": self.gpu_model,
+            "preemptible": self.preemptible,
+            "node_selector": dict(self.node_selector),
+            "tolerations": [dict(t) for t in self.tolerations],
+            "priority_class": self.priority_class,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Preset:
+        """Inverse of :meth:`to_json` for trusted data; no validation."""
+        return cls(
+            name=data["name"],
+            cpu=float(data["cpu"]),
+            memory=int(data["memory"]),
+            gpu=int(data.get("gpu", 0)),
+            gpu_model=data.get("gpu_model"),
+            preemptible=bool(data.get("preemptible", False)),
+            node_selector=dict(data.get("node_selector") or {}),
+            tolerations=tuple(data.get("tolerations") or ()),
+            priority_class=data.get("priority_class"),
+        )
+
 
 @dataclass(frozen=True)
 class Volume:
@@ -190,6 +220,56 @@ class JobSpec:
         # Frozen in depth: a spec handed around must not change under anyone.
         object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
 
+    def to_json(self) -> dict[str, Any]:
+        """The spec as JSON data (the REST API's job spec shape)."""
+        return {
+            "image": self.image,
+            "command": self.command,
+            "preset": self.preset,
+            "name": self.name,
+            "tags": list(self.tags),
+            "description": self.description,
+            "volumes": [
+                {"source": v.source, "mount": v.mount, "read_only": v.read_only}
+                for v in self.volumes
+            ],
+            "env": dict(self.env),
+            "workdir": self.workdir,
+            "http": None
+            if self.http is None
+            else {
+                "port": self.http.port,
+                "auth": self.http.auth,
+                "keep_prefix": self.http.keep_prefix,
+            },
+            "life_span": self.life_span,
+            "restart": self.restart.value,
+            "share": list(self.share),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> JobSpec:
+        """Inverse of :meth:`to_json` for trusted data (the store); no validation.
+
+        User input goes through ``jobs.parse.parse_job_spec`` instead.
+        """
+        http = data.get("http")
+        return cls(
+            image=data["image"],
+            command=data.get("command", ""),
+            preset=data.get("preset", "cpu-small"),
+            name=data.get("name"),
+            tags=tuple(data.get("tags", ())),
+            description=data.get("description", ""),
+            volumes=tuple(Volume(**v) for v in data.get("volumes", ())),
+            env=data.get("env", {}),
+            workdir=data.get("workdir"),
+            http=None if http is None else HttpSpec(**http),
+            life_span=int(data.get("life_span", 86400)),
+            restart=RestartPolicy(data.get("restart", "never")),
+            share=tuple(data.get("share", ())),
+        )
+
 
 @dataclass(frozen=True)
 class StatusItem:
@@ -210,6 +290,27 @@ class Share:
     target: str
     user: str
     level: Permission
+
+
+@dataclass(frozen=True)
+class ListJobsQuery:
+    """A filter over the jobs ``viewer`` may see (own, or shared with them).
+
+    Empty fields do not filter. ``statuses`` None means every status; ``tags``
+    must all be present; ``q`` is a case-insensitive substring of the name,
+    description, image or command; ``since``/``until`` bound ``created_at``.
+    Results are newest first, at most ``limit``.
+    """
+
+    viewer: str
+    statuses: frozenset[JobStatus] | None = None
+    owners: frozenset[str] = frozenset()
+    name: str | None = None
+    tags: frozenset[str] = frozenset()
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 1000
 
 
 @dataclass(frozen=True)
