@@ -1,0 +1,142 @@
+"""NeuroJobs: the traits that choose the backend, presets, store and defaults.
+
+A separate ``Configurable`` (made with ``parent=app``) so the JupyterHub jobs
+service can share these traits with the server extension, as
+jupyter-server-proxy does with ``ServerProxy``. Configure as
+``c.NeuroJobs.presets = [...]``, ``c.NeuroJobs.db_url = "postgresql://..."``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from traitlets import Dict, Float, List, Type, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from .backends.base import Backend
+from .jobs.errors import InvalidSpec
+from .jobs.model import Preset
+from .jobs.parse import parse_life_span
+from .jobs.presets import local_presets, parse_preset
+from .service import JobService
+from .store import JobStore
+
+__all__ = ["NeuroJobs"]
+
+
+class NeuroJobs(LoggingConfigurable):
+    """Configuration of the jobs service and the factory of :class:`JobService`."""
+
+    backend_class = Type(
+        klass=object,
+        config=True,
+        help="""The Backend that runs jobs: neuro_jupyter.backends.local.LocalBackend
+        (default: supervised processes on this machine) or, on a cluster,
+        neuro_jupyter.backends.kubernetes.KubernetesBackend.""",
+    )
+
+    @default("backend_class")
+    def _default_backend_class(self) -> type:
+        # Imported here so an unused backend is never imported.
+        from .backends.local import LocalBackend
+
+        return LocalBackend
+
+    data_dir = Unicode(
+        config=True,
+        help="Folder for the job registry, job folders and storage (default: Jupyter's data dir).",
+    )
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        return os.path.join(jupyter_data_dir(), "neuro_jupyter")
+
+    db_url = Unicode(
+        config=True,
+        help="""SQLAlchemy URL of the job registry: a SQLite file by default,
+        e.g. postgresql+psycopg://user@host/db for a shared one.""",
+    )
+
+    @default("db_url")
+    def _default_db_url(self) -> str:
+        return JobStore.default_url(self.data_dir)
+
+    storage_root = Unicode(
+        config=True,
+        help="""Root of users' storage: `storage:PATH` volumes of user U resolve
+        under STORAGE_ROOT/U/PATH.""",
+    )
+
+    @default("storage_root")
+    def _default_storage_root(self) -> str:
+        return os.path.join(self.data_dir, "storage")
+
+    presets = List(
+        Dict(),
+        config=True,
+        help="""Presets as a list of dicts: {"name": "gpu-small", "cpu": 4,
+        "memory": "16GB", "gpu": 1, "gpu_model": "nvidia-tesla-t4",
+        "preemptible": false}. Empty (the default): sized from the backend's
+        capacity (cpu-small, cpu-large, and GPU presets where GPUs exist).""",
+    )
+
+    default_preset = Unicode(
+        "", config=True, help="Preset for jobs that name none (default: the first preset)."
+    )
+
+    cluster_name = Unicode("local", config=True, help="The cluster name shown on jobs.")
+
+    default_life_span = Unicode(
+        "1d", config=True, help="Life span of jobs that give none (`2d3h20m` grammar, 0 = no limit)."
+    )
+
+    life_span_check_interval = Float(
+        1.0, config=True, help="Seconds between checks of running jobs against their life span."
+    )
+
+    def make_backend(self, **defaults: Any) -> Backend:
+        """The configured backend, a child of this configurable.
+
+        ``defaults`` (``jobs_dir``, ``storage_root``, ``default_workdir``...)
+        fill the backend's traits of those names that configuration left
+        unset; traits the backend does not have are ignored.
+        """
+        cls = self.backend_class
+        configured = self.config.get(cls.__name__, {})
+        own = {
+            name: value
+            for name, value in defaults.items()
+            if cls.class_traits().get(name) is not None and name not in configured
+        }
+        backend: Backend = cls(parent=self, **own)
+        return backend
+
+    def make_presets(self, backend: Backend) -> list[Preset]:
+        """The configured presets, or presets sized from ``backend``'s capacity."""
+        if self.presets:
+            return [parse_preset(str(p.get("name", "")), p) for p in self.presets]
+        capacity = backend.capacity()
+        return local_presets(int(capacity.cpu), capacity.memory, capacity.gpu_models)
+
+    def make_service(self, **backend_kwargs: Any) -> JobService:
+        """A JobService over the configured store, backend and presets.
+
+        Raises:
+            InvalidSpec: a configured preset or life span breaks a rule.
+        """
+        backend = self.make_backend(**backend_kwargs)
+        try:
+            life_span = parse_life_span(self.default_life_span)
+        except InvalidSpec as exc:
+            raise InvalidSpec("default_life_span", f"c.NeuroJobs.default_life_span: {exc}") from exc
+        return JobService(
+            JobStore(self.db_url),
+            backend,
+            self.make_presets(backend),
+            default_preset=self.default_preset or None,
+            cluster=self.cluster_name,
+            default_life_span=life_span,
+            life_span_check_interval=self.life_span_check_interval,
+        )

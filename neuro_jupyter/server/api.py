@@ -1,0 +1,248 @@
+"""The REST API of DESIGN.md §3, under ``{base_url}neuro/api/v1/``.
+
+Handlers are thin: parse the request, call :class:`JobService`, write JSON.
+Errors are translated once, in :class:`NeuroAPIHandler`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from importlib.resources import files
+from typing import Any
+
+import yaml
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from ..backends.base import TelemetrySample
+from ..jobs.errors import InvalidSpec
+from ..jobs.parse import parse_permission, parse_since, spec_fields
+from ..jobs.query import parse_flag, parse_list_query
+from .base import NeuroAPIHandler, format_time, job_to_json, preset_to_json, share_to_json
+from .exec import JobExecHandler
+
+__all__ = ["API_PREFIX", "api_handlers"]
+
+API_PREFIX = "neuro/api/v1"
+_REF = r"(?P<ref>[^/]+)"
+
+
+class PresetsHandler(NeuroAPIHandler):
+    """``GET presets``: what jobs may be sized as."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        presets = self.service.list_presets()
+        self.write_json(
+            {"presets": [preset_to_json(p) for p in presets], "default": presets[0].name}
+        )
+
+
+class SpecHandler(NeuroAPIHandler):
+    """``GET spec``: the job-spec fields, described, so clients build forms."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json({"fields": spec_fields()})
+
+
+class JobsHandler(NeuroAPIHandler):
+    """``GET jobs`` lists, ``POST jobs`` creates."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        params = {k: self.get_query_arguments(k) for k in self.request.query_arguments}
+        query = parse_list_query(self.user_name, params, datetime.now(timezone.utc))
+        jobs = self.service.list(query)
+        self.write_json({"jobs": [job_to_json(j, self.public_root) for j in jobs]})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        job = await self.service.create(self.user_name, self.json_body())
+        self.set_header("Location", f"{self.base_url}{API_PREFIX}/jobs/{job.id}")
+        self.write_job(job, 201)
+
+
+class JobHandler(NeuroAPIHandler):
+    """``GET jobs/{ref}`` describes, ``DELETE jobs/{ref}`` kills (idempotent)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        self.write_job(self.service.resolve(self.user_name, ref))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, ref: str) -> None:
+        wait = self._flag("wait", True)
+        self.write_job(await self.service.kill(self.user_name, ref, wait=30.0 if wait else 0))
+
+    def _flag(self, name: str, default: bool) -> bool:
+        value = self.get_query_argument(name, None)
+        return default if value is None else parse_flag(value, name)
+
+
+class RerunHandler(NeuroAPIHandler):
+    """``POST jobs/{ref}/rerun``: a new job from the same spec."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, ref: str) -> None:
+        job = await self.service.rerun(self.user_name, ref)
+        self.set_header("Location", f"{self.base_url}{API_PREFIX}/jobs/{job.id}")
+        self.write_job(job, 201)
+
+
+class LifeSpanHandler(NeuroAPIHandler):
+    """``POST jobs/{ref}/life-span`` with ``{"add": "2h"}``: bump the life span."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, ref: str) -> None:
+        body = self.json_body()
+        if "add" not in body:
+            raise InvalidSpec("add", 'give the time to add, e.g. {"add": "2h"}')
+        self.write_job(self.service.bump_life_span(self.user_name, ref, body["add"]))
+
+
+class LogsHandler(NeuroAPIHandler):
+    """``GET jobs/{ref}/logs``: the job's output, streamed as written."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        since = self.get_query_argument("since", None)
+        chunks = self.service.logs(
+            self.user_name,
+            ref,
+            follow=parse_flag(self.get_query_argument("follow", "false"), "follow"),
+            since=parse_since(since, datetime.now(timezone.utc)) if since else None,
+            timestamps=parse_flag(self.get_query_argument("timestamps", "false"), "timestamps"),
+        )
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "no-cache")
+        await self._stream(chunks)
+
+    async def _stream(self, chunks: AsyncIterator[bytes]) -> None:
+        try:
+            async for chunk in chunks:
+                self.write(chunk)
+                await self.flush()
+        except StreamClosedError:
+            pass  # the reader went away; the job goes on
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+        self.finish()
+
+
+def _sample_json(sample: TelemetrySample) -> dict[str, Any]:
+    return {
+        "at": format_time(sample.at),
+        "cpu": sample.cpu,
+        "memory": sample.memory,
+        "gpu": sample.gpu_utilization,
+        "gpu_memory": sample.gpu_memory,
+        "gpus": [dict(g) for g in sample.gpus],
+    }
+
+
+class TopHandler(NeuroAPIHandler):
+    """``GET jobs/{ref}/top``: telemetry as server-sent events until the job ends."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        interval = self.get_query_argument("interval", "1")
+        try:
+            seconds = float(interval)
+        except ValueError:
+            seconds = -1.0
+        if not 0.1 <= seconds <= 60:
+            raise InvalidSpec("interval", "interval must be seconds from 0.1 to 60")
+        samples = self.service.telemetry(self.user_name, ref, seconds)
+        self.set_header("Content-Type", "text/event-stream")
+        self.set_header("Cache-Control", "no-cache")
+        try:
+            async for sample in samples:
+                self.write(f"event: sample\ndata: {json.dumps(_sample_json(sample))}\n\n")
+                await self.flush()
+            self.write("event: end\ndata: {}\n\n")
+        except StreamClosedError:
+            return
+        finally:
+            await samples.aclose()  # type: ignore[attr-defined]
+        self.finish()
+
+
+class SharesHandler(NeuroAPIHandler):
+    """``GET jobs/{ref}/shares``: who else may act on the job."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        shares = self.service.shares(self.user_name, ref)
+        self.write_json({"shares": [share_to_json(s) for s in shares]})
+
+
+class ShareHandler(NeuroAPIHandler):
+    """``PUT jobs/{ref}/shares/{user}`` grants, ``DELETE`` revokes."""
+
+    @web.authenticated
+    @authorized
+    async def put(self, ref: str, user: str) -> None:
+        body = self.json_body()
+        level = parse_permission(str(body.get("level", "")))
+        share = self.service.share(self.user_name, ref, user, level)
+        self.write_json(share_to_json(share))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, ref: str, user: str) -> None:
+        self.service.unshare(self.user_name, ref, user)
+        self.set_status(204)
+        self.finish()
+
+
+class OpenAPIHandler(NeuroAPIHandler):
+    """``GET openapi.json``: the contract these handlers keep."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json(openapi_document())
+
+
+@functools.lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3 document shipped in the package."""
+    text = files(__package__).joinpath("openapi.yaml").read_text(encoding="utf-8")
+    document: dict[str, Any] = yaml.safe_load(text)
+    return document
+
+
+def api_handlers() -> list[tuple[str, type]]:
+    """The route table, relative to ``base_url``."""
+    jobs = f"{API_PREFIX}/jobs"
+    return [
+        (f"{API_PREFIX}/presets", PresetsHandler),
+        (f"{API_PREFIX}/spec", SpecHandler),
+        (f"{API_PREFIX}/openapi.json", OpenAPIHandler),
+        (jobs, JobsHandler),
+        (f"{jobs}/{_REF}", JobHandler),
+        (f"{jobs}/{_REF}/rerun", RerunHandler),
+        (f"{jobs}/{_REF}/life-span", LifeSpanHandler),
+        (f"{jobs}/{_REF}/logs", LogsHandler),
+        (f"{jobs}/{_REF}/top", TopHandler),
+        (f"{jobs}/{_REF}/exec", JobExecHandler),
+        (f"{jobs}/{_REF}/shares", SharesHandler),
+        (f"{jobs}/{_REF}/shares/(?P<user>[^/]+)", ShareHandler),
+    ]

@@ -1,0 +1,185 @@
+"""What every neuro handler shares: the service, the caller, JSON, errors.
+
+Domain errors become HTTP answers here and only here (dask-gateway's
+``api_handler``, jupyter_server's ``APIHandler.write_error``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from http.client import responses
+from typing import Any
+from urllib.parse import quote
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from ..jobs.errors import Conflict, Forbidden, InvalidSpec, NeuroError, NotFound
+from ..jobs.model import Job, Preset, Share, StatusItem
+from ..jobs.parse import format_volume
+from ..service import JobService
+
+__all__ = ["NeuroAPIHandler", "format_time", "job_to_json", "preset_to_json", "share_to_json"]
+
+SERVICE_KEY = "neuro_jobs_service"
+
+_STATUS_OF: tuple[tuple[type[NeuroError], int], ...] = (
+    (InvalidSpec, 400),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Forbidden, 403),
+)
+
+
+def status_of(error: NeuroError) -> int:
+    """The HTTP status a domain error answers with."""
+    for kind, status in _STATUS_OF:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def format_time(at: datetime | None) -> str | None:
+    """ISO-8601 in UTC with a ``Z``, as the API shows every time."""
+    if at is None:
+        return None
+    return at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _history_item(item: StatusItem) -> dict[str, Any]:
+    return {
+        "status": item.status.value,
+        "reason": item.reason,
+        "description": item.description,
+        "at": format_time(item.at),
+        "exit_code": item.exit_code,
+    }
+
+
+def job_http_ref(job: Job) -> str:
+    """The reference used in the job's URL: ``name--owner``, else the id."""
+    return f"{job.name}--{job.owner}" if job.name else job.id
+
+
+def job_to_json(job: Job, public_root: str) -> dict[str, Any]:
+    """A job record as the API shows it: the spec's fields plus where it stands.
+
+    ``public_root`` is ``scheme://host{base_url}``; the Http URL hangs off it.
+    """
+    spec = job.spec.to_json()
+    spec["volumes"] = [format_volume(v) for v in job.spec.volumes]
+    http_url = None
+    if job.spec.http is not None:
+        http_url = f"{public_root}neuro/jobs/{quote(job_http_ref(job), safe='-')}/"
+    return {
+        **spec,
+        "id": job.id,
+        "owner": job.owner,
+        "cluster": job.cluster,
+        "status": job.status.value,
+        "reason": job.reason,
+        "status_description": job.description,
+        "exit_code": job.exit_code,
+        "created_at": format_time(job.created_at),
+        "started_at": format_time(job.started_at),
+        "finished_at": format_time(job.finished_at),
+        "run_time_seconds": round(job.run_time(), 3),
+        "http_url": http_url,
+        "resources": preset_to_json(job.preset),
+        "runtime": job.runtime,
+        "history": [_history_item(i) for i in job.history],
+    }
+
+
+def preset_to_json(preset: Preset) -> dict[str, Any]:
+    """A preset as the API shows it."""
+    return preset.to_json()
+
+
+def share_to_json(share: Share) -> dict[str, Any]:
+    """A grant as the API shows it."""
+    return {
+        "owner": share.owner,
+        "target": share.target,
+        "user": share.user,
+        "level": share.level.name.lower(),
+    }
+
+
+class NeuroAPIHandler(APIHandler):
+    """Base of the REST handlers: authenticated JSON over :class:`JobService`."""
+
+    auth_resource = "neuro"
+
+    @property
+    def service(self) -> JobService:
+        """The one JobService of this server."""
+        service: JobService = self.settings[SERVICE_KEY]
+        return service
+
+    @property
+    def user_name(self) -> str:
+        """The Jupyter user making the request: the owner of what it creates."""
+        user = self.current_user
+        name = getattr(user, "username", None) or getattr(user, "name", None) or str(user)
+        return str(name)
+
+    @property
+    def public_root(self) -> str:
+        """``scheme://host{base_url}`` as the visitor reached us."""
+        return f"{self.request.protocol}://{self.request.host}{self.base_url}"
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Start the service on first use (tests run without the start hook)."""
+        await super().prepare()
+        await self.service.ready()
+
+    def json_body(self) -> Mapping[str, Any]:
+        """The request body as a JSON object.
+
+        Raises:
+            InvalidSpec: the body is not a JSON object.
+        """
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise InvalidSpec("body", f"the request body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise InvalidSpec("body", "the request body must be a JSON object")
+        return data
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        """Answer with ``data`` as JSON."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    def write_job(self, job: Job, status: int = 200) -> None:
+        """Answer with one job record."""
+        self.write_json(job_to_json(job, self.public_root), status)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every error as ``{"error", "field"}``; domain errors get their own status."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        field = None
+        if isinstance(exc, NeuroError):
+            status_code = status_of(exc)
+            self.set_status(status_code)
+            message = exc.message
+            field = getattr(exc, "field", None)
+        elif isinstance(exc, web.HTTPError):
+            message = exc.log_message % exc.args if exc.log_message else ""
+            message = message or exc.reason or responses.get(status_code, "error")
+        else:
+            message = responses.get(status_code, "error")
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": message, "field": field}))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """User mistakes are answered, not logged as server faults."""
+        if isinstance(value, NeuroError):
+            self.log.debug("%s %s: %s", self.request.method, self.request.uri, value)
+            return
+        super().log_exception(typ, value, tb)

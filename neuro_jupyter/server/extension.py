@@ -1,0 +1,80 @@
+"""The jupyter-server extension: the REST API on the server's own auth.
+
+Enabled on install through ``jupyter_server_config.d`` (see
+``jupyter-config/``). It builds one :class:`JobService` from
+:class:`NeuroJobs` configuration, serves the API, and exports
+``NEURO_API_URL``/``NEURO_API_TOKEN`` so kernels and terminals started by
+this server reach the API with no configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Instance
+
+from ..config import NeuroJobs
+from ..service import JobService
+from .api import API_PREFIX, api_handlers
+from .base import SERVICE_KEY
+
+__all__ = ["NeuroJobsApp", "api_url"]
+
+
+def api_url(serverapp: Any) -> str:
+    """The API root as processes on this machine reach it."""
+    ip = serverapp.ip
+    if ip in ("", "0.0.0.0", "*", "localhost"):
+        host = "127.0.0.1"
+    elif ip in ("::", "[::]"):
+        host = "[::1]"
+    else:
+        host = f"[{ip}]" if ":" in ip and not ip.startswith("[") else ip
+    scheme = "https" if serverapp.certfile else "http"
+    return f"{scheme}://{host}:{serverapp.port}{serverapp.base_url}{API_PREFIX}/"
+
+
+class NeuroJobsApp(ExtensionApp):
+    """Neu.ro-style jobs: REST API under ``{base_url}neuro/api/v1/``."""
+
+    name = "neuro_jupyter"
+    load_other_extensions = True
+
+    neuro = Instance(NeuroJobs, allow_none=True)
+    service = Instance(JobService, allow_none=True)
+
+    def initialize_settings(self) -> None:
+        """Build the service and export the API's address to child processes."""
+        self.neuro = NeuroJobs(parent=self)
+        self.service = self.neuro.make_service(
+            jobs_dir=os.path.join(self.neuro.data_dir, "jobs"),
+            storage_root=self.neuro.storage_root,
+            default_workdir=self.serverapp.root_dir,
+        )
+        self.settings[SERVICE_KEY] = self.service
+        self._export_environment()
+
+    def initialize_handlers(self) -> None:
+        """Add the API routes (ExtensionApp prefixes ``base_url``)."""
+        self.handlers.extend(api_handlers())
+
+    def _export_environment(self) -> None:
+        # Kernels and terminals inherit the server's os.environ; jobs do not
+        # (the local backend strips credentials from their environment).
+        os.environ["NEURO_API_URL"] = api_url(self.serverapp)
+        token = self.serverapp.identity_provider.token
+        if token:
+            os.environ["NEURO_API_TOKEN"] = token
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Adopt live jobs at start-up; the port is final now, export it again."""
+        self._export_environment()
+        assert self.service is not None
+        await self.service.ready()
+
+    async def stop_extension(self) -> None:
+        """Stop watching jobs; the jobs themselves keep running."""
+        if self.service is not None:
+            await self.service.close()

@@ -1,0 +1,356 @@
+"""JobService: the only way in from handlers (DESIGN.md §1).
+
+It is the sole holder of the store and the backend: it validates through the
+domain rules, checks permissions, writes records and asks the backend to act.
+It raises domain errors only (``jobs.errors``), never HTTP ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from .backends.base import Backend, Endpoint, ExecSession, StatusEvent, TelemetrySample
+from .jobs.errors import Conflict, IllegalTransition, InvalidSpec, NotFound
+from .jobs.model import (
+    Job,
+    JobSpec,
+    JobStatus,
+    ListJobsQuery,
+    Permission,
+    Preset,
+    Reason,
+    Share,
+    StatusItem,
+)
+from .jobs.parse import (
+    command_argv,
+    parse_job_ref,
+    parse_job_spec,
+    parse_life_span,
+    parse_user,
+)
+from .jobs.permissions import require
+from .jobs.presets import find_preset
+from .store import JobStore
+
+__all__ = ["JobService"]
+
+log = logging.getLogger(__name__)
+
+
+class JobService:
+    """Jobs for users: create, find, watch, kill, rerun, share.
+
+    Args:
+        store: the job registry.
+        backend: the runtime that runs jobs.
+        presets: the presets users may choose from; the first is the default
+            unless ``default_preset`` names another.
+        cluster: the name shown as the job's cluster.
+        default_life_span: seconds, for specs that give none (0 = no limit).
+        life_span_check_interval: how often running time is compared with
+            each job's life span.
+    """
+
+    def __init__(
+        self,
+        store: JobStore,
+        backend: Backend,
+        presets: Sequence[Preset],
+        *,
+        default_preset: str | None = None,
+        cluster: str = "local",
+        default_life_span: int = 86400,
+        life_span_check_interval: float = 1.0,
+    ) -> None:
+        if not presets:
+            raise ValueError("at least one preset is needed")
+        self.store = store
+        self.backend = backend
+        self.presets = tuple(presets)
+        self.default_preset = default_preset or self.presets[0].name
+        find_preset(self.presets, self.default_preset)
+        self.cluster = cluster
+        self.default_life_span = default_life_span
+        self.life_span_check_interval = life_span_check_interval
+        self._changed = asyncio.Condition()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started: asyncio.Task[None] | None = None
+        self._life_span_asked: set[str] = set()
+
+    # -- lifecycle --------------------------------------------------------
+
+    async def ready(self) -> None:
+        """Start once: set the backend up, adopt live jobs, start the loops.
+
+        Safe to await from every request: only the first call does the work.
+        """
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._started)
+
+    async def _start(self) -> None:
+        await self.backend.setup()
+        self._tasks.append(asyncio.ensure_future(self._events_loop()))
+        await self.backend.reconcile(self.store.live_jobs())
+        self._tasks.append(asyncio.ensure_future(self._life_span_loop()))
+
+    async def close(self) -> None:
+        """Stop the loops and the backend; jobs keep running."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._tasks.clear()
+        if self._started is not None:
+            await self.backend.shutdown()
+        self.store.close()
+
+    async def _events_loop(self) -> None:
+        async for event in self.backend.events():
+            try:
+                self._apply(event)
+            except Exception:
+                log.exception("could not record %s for %s", event.item, event.job_id)
+
+    def _apply(self, event: StatusEvent) -> None:
+        try:
+            self.store.append_status(event.job_id, event.item, event.backend_state)
+        except IllegalTransition:
+            # A late report about a job that already finished (e.g. an exit
+            # racing a kill): the first word stands.
+            log.debug("ignored %s for %s", event.item, event.job_id)
+            if event.backend_state is not None:
+                self.store.set_backend_state(event.job_id, event.backend_state)
+        self._notify()
+
+    def _notify(self) -> None:
+        async def notify() -> None:
+            async with self._changed:
+                self._changed.notify_all()
+
+        self._tasks.append(asyncio.ensure_future(notify()))
+        self._tasks = [t for t in self._tasks if not t.done()]
+
+    async def _life_span_loop(self) -> None:
+        while True:
+            try:
+                await self._end_expired_jobs()
+            except Exception:
+                log.exception("life span check failed")
+            await asyncio.sleep(self.life_span_check_interval)
+
+    async def _end_expired_jobs(self) -> None:
+        for job in self.store.live_jobs():
+            limit = job.spec.life_span
+            if (
+                job.status is JobStatus.RUNNING
+                and limit > 0
+                and job.run_time() >= limit
+                and job.id not in self._life_span_asked
+            ):
+                self._life_span_asked.add(job.id)
+                log.info("job %s reached its life span of %ss", job.id, limit)
+                await self.backend.kill(job, Reason.LIFE_SPAN_ENDED)
+
+    async def wait_for(
+        self, job_id: str, predicate: Callable[[Job], bool], timeout: float
+    ) -> Job:
+        """Wait until the stored job satisfies ``predicate``; the job then.
+
+        Raises:
+            TimeoutError: it did not within ``timeout`` seconds.
+        """
+
+        async def wait() -> Job:
+            async with self._changed:
+                while True:
+                    job = self.store.get(job_id)
+                    if job is None:
+                        raise NotFound(f"job {job_id} not found")
+                    if predicate(job):
+                        return job
+                    await self._changed.wait()
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    # -- presets ----------------------------------------------------------
+
+    def list_presets(self) -> list[Preset]:
+        """The presets users may choose from, default first."""
+        default = find_preset(self.presets, self.default_preset)
+        return [default, *(p for p in self.presets if p is not default)]
+
+    # -- jobs -------------------------------------------------------------
+
+    async def create(self, user: str, data: Mapping[str, Any]) -> Job:
+        """Validate a REST job spec and start the job; the new record.
+
+        Nothing is stored unless every rule and the backend's check pass.
+
+        Raises:
+            InvalidSpec: bad input, naming the field and the rule.
+            Conflict: ``user`` has a live job of that name.
+        """
+        spec = parse_job_spec(
+            data, default_preset=self.default_preset, default_life_span=self.default_life_span
+        )
+        return await self._launch(user, spec)
+
+    async def _launch(self, user: str, spec: JobSpec) -> Job:
+        await self.ready()
+        preset = find_preset(self.presets, spec.preset)
+        shares = [parse_user(u, "share") for u in spec.share]
+        if user in shares:
+            raise InvalidSpec("share", "a job cannot be shared with its owner")
+        self.backend.check(user, spec, preset)
+        job = Job.create(user, spec, preset, cluster=self.cluster, runtime=self.backend.runtime)
+        self.store.add(job)
+        for other in shares:
+            # Neu.ro's `run --share` grants write.
+            self.store.put_share(Share(user, job.id, other, Permission.WRITE))
+        try:
+            await self.backend.start(job)
+        except Exception as exc:
+            log.exception("backend could not start %s", job.id)
+            item = StatusItem(JobStatus.FAILED, Reason.CANNOT_RUN, f"could not start: {exc}")
+            self.store.append_status(job.id, item)
+        return self._get(job.id)
+
+    def _get(self, job_id: str) -> Job:
+        job = self.store.get(job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} not found")
+        return job
+
+    def resolve(self, user: str, ref: str, action: str = "view") -> Job:
+        """The job ``ref`` names (id, own name, ``name--owner``), if ``user`` may act.
+
+        Raises:
+            InvalidSpec: ``ref`` is not a job reference.
+            NotFound: no such job, or one ``user`` may not see.
+            Forbidden: ``user`` sees it but may not do ``action``.
+        """
+        parsed = parse_job_ref(ref)
+        job: Job | None
+        if parsed.kind == "id":
+            job = self.store.get(parsed.value)
+        else:
+            job = self.store.find_by_name(parsed.owner or user, parsed.value)
+        if job is None:
+            raise NotFound(f"job {ref} not found")
+        try:
+            require(job, user, self.store.shares_for(job), action)
+        except NotFound:
+            raise NotFound(f"job {ref} not found") from None
+        return job
+
+    def list(self, query: ListJobsQuery) -> list[Job]:
+        """The jobs ``query.viewer`` may see that match the query, newest first."""
+        return self.store.list(query)
+
+    async def kill(self, user: str, ref: str, wait: float = 0.0) -> Job:
+        """Kill a job (idempotent); the record, after up to ``wait`` seconds for the end."""
+        await self.ready()
+        job = self.resolve(user, ref, "kill")
+        if not job.status.is_finished:
+            await self.backend.kill(job, Reason.USER_REQUESTED)
+            if wait > 0:
+                try:
+                    return await self.wait_for(job.id, lambda j: j.status.is_finished, wait)
+                except TimeoutError:
+                    pass
+        return self._get(job.id)
+
+    async def rerun(self, user: str, ref: str) -> Job:
+        """A new job, owned by ``user``, from the stored spec of ``ref``."""
+        job = self.resolve(user, ref, "view")
+        if job.name is not None and job.owner == user and job.status.is_live:
+            raise Conflict(f"job '{job.name}' is still {job.status.value}: kill it first")
+        return await self._launch(user, job.spec)
+
+    def bump_life_span(self, user: str, ref: str, add: str | int | float) -> Job:
+        """Add running time to a job's life span (a job with no limit keeps none)."""
+        job = self.resolve(user, ref, "bump_life_span")
+        extra = parse_life_span(add)
+        if extra <= 0:
+            raise InvalidSpec("add", "the life span can only be bumped by a positive duration")
+        if job.status.is_finished:
+            raise Conflict(f"job {ref} is {job.status.value}: its life span is over")
+        if job.spec.life_span == 0:
+            return job
+        spec = dataclasses.replace(job.spec, life_span=job.spec.life_span + extra)
+        self._life_span_asked.discard(job.id)
+        return self.store.update_spec(job.id, spec)
+
+    def logs(
+        self,
+        user: str,
+        ref: str,
+        *,
+        follow: bool = False,
+        since: datetime | None = None,
+        timestamps: bool = False,
+    ) -> AsyncIterator[bytes]:
+        """The job's output as written; with ``follow``, until it ends."""
+        job = self.resolve(user, ref, "logs")
+        return self.backend.logs(job, follow=follow, since=since, timestamps=timestamps)
+
+    def telemetry(self, user: str, ref: str, interval: float = 1.0) -> AsyncIterator[TelemetrySample]:
+        """Resource-use samples while the job runs."""
+        job = self.resolve(user, ref, "top")
+        return self.backend.telemetry(job, interval)
+
+    async def exec(
+        self, user: str, ref: str, command: str | Sequence[str], *, tty: bool = False
+    ) -> ExecSession:
+        """Run a command inside a running job."""
+        job = self.resolve(user, ref, "exec")
+        argv = command_argv(command) if isinstance(command, str) else list(command)
+        if not argv:
+            raise InvalidSpec("command", "give the command to run in the job")
+        if job.status is not JobStatus.RUNNING:
+            raise Conflict(f"job {ref} is {job.status.value}, not running")
+        return await self.backend.exec(job, argv, tty=tty)
+
+    async def endpoint(self, job: Job) -> Endpoint | None:
+        """Where the proxy reaches an already resolved job's HTTP port."""
+        return await self.backend.endpoint(job)
+
+    # -- sharing ----------------------------------------------------------
+
+    def shares(self, user: str, ref: str) -> list[Share]:
+        """Who else may act on the job (the job's own grants and its name's)."""
+        job = self.resolve(user, ref, "view")
+        return self.store.shares_for(job)
+
+    def share(self, user: str, ref: str, other: str, level: Permission) -> Share:
+        """Grant ``other`` ``level`` on the job; a name ref shares the name.
+
+        Sharing by name, as in Neu.ro, also covers later jobs of that name.
+        """
+        job = self.resolve(user, ref, "share")
+        other = parse_user(other, "user")
+        if other == job.owner:
+            raise InvalidSpec("user", "a job cannot be shared with its owner")
+        target = job.id if parse_job_ref(ref).kind == "id" or job.name is None else job.name
+        grant = Share(job.owner, target, other, level)
+        self.store.put_share(grant)
+        return grant
+
+    def unshare(self, user: str, ref: str, other: str) -> None:
+        """Revoke whatever ``other`` was granted on the job, by id or by name."""
+        job = self.resolve(user, ref, "share")
+        removed = self.store.remove_share(job.owner, job.id, other)
+        if job.name is not None:
+            removed = self.store.remove_share(job.owner, job.name, other) or removed
+        if not removed:
+            raise NotFound(f"job {ref} is not shared with {other}")

@@ -1,0 +1,305 @@
+"""The REST API against a real jupyter server running real jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api
+from tests.utils import wait_for
+
+pytestmark = pytest.mark.usefixtures("jp_serverapp")
+
+SH = "sh -c"
+
+
+async def job_when(api: Api, ref: str, done: Any, *, user: str = "alice", timeout: float = 20) -> Any:
+    """Poll the API until ``done(job)``; the job then."""
+    latest: dict[str, Any] = {}
+
+    async def check() -> bool:
+        status, body = await api("GET", f"jobs/{ref}", user=user)
+        assert status == 200, body
+        latest.update(body)
+        return bool(done(body))
+
+    await wait_for(check, timeout=timeout)
+    return latest
+
+
+def finished(job: dict[str, Any]) -> bool:
+    return job["status"] in ("succeeded", "failed", "cancelled")
+
+
+async def test_presets_list_the_configured_ones_default_first(api: Api) -> None:
+    status, body = await api("GET", "presets")
+    assert status == 200
+    assert [p["name"] for p in body["presets"]] == ["cpu-small", "cpu-large", "mem-tiny"]
+    assert body["default"] == "cpu-small"
+    assert body["presets"][0]["memory"] == 512 * 10**6
+
+
+async def test_spec_describes_every_field(api: Api) -> None:
+    status, body = await api("GET", "spec")
+    assert status == 200
+    names = {f["name"] for f in body["fields"]}
+    assert {"image", "command", "preset", "name", "volumes", "http", "life_span"} <= names
+
+
+async def test_openapi_document_is_served(api: Api) -> None:
+    status, body = await api("GET", "openapi.json")
+    assert status == 200
+    assert body["openapi"].startswith("3.")
+    assert "/jobs/{ref}/logs" in body["paths"]
+
+
+async def test_a_job_that_prints_and_exits_zero_succeeds(api: Api) -> None:
+    spec = {"image": "ubuntu", "command": "echo Hello, World!", "name": "test"}
+    status, job = await api("POST", "jobs", spec)
+    assert status == 201, job
+    assert job["id"].startswith("job-")
+    assert job["owner"] == "alice"
+    assert job["name"] == "test"
+    assert job["history"][0]["status"] == "pending"
+    assert job["history"][0]["reason"] == "Creating"
+    job = await job_when(api, "test", finished)
+    assert job["status"] == "succeeded"
+    assert job["exit_code"] == 0
+    assert [h["status"] for h in job["history"]][-2:] == ["running", "succeeded"]
+    assert job["started_at"] and job["finished_at"]
+    status, logs = await api("GET", f"jobs/{job['id']}/logs", raw=True)
+    assert status == 200
+    assert logs == b"Hello, World!\n"
+
+
+async def test_exit_code_three_fails_with_that_code(api: Api) -> None:
+    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": ["sh", "-c", "exit 3"]})
+    job = await job_when(api, job["id"], finished)
+    assert job["status"] == "failed"
+    assert job["exit_code"] == 3
+    assert job["reason"] == "Error"
+
+
+async def test_kill_cancels_a_running_job(api: Api) -> None:
+    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": "sleep 60", "name": "sleeper"})
+    await job_when(api, "sleeper", lambda j: j["status"] == "running")
+    status, killed = await api("DELETE", "jobs/sleeper")
+    assert status == 200
+    assert killed["status"] == "cancelled"
+    assert killed["reason"] == "UserRequested"
+    status, again = await api("DELETE", f"jobs/{job['id']}")
+    assert status == 200 and again["status"] == "cancelled"
+
+
+async def test_life_span_end_cancels_and_bump_extends_it(api: Api) -> None:
+    await api("POST", "jobs", {"image": "ubuntu", "command": "sleep 60", "name": "short", "life_span": "1s"})
+    job = await job_when(api, "short", finished)
+    assert (job["status"], job["reason"]) == ("cancelled", "LifeSpanEnded")
+    assert job["life_span"] == 1
+
+    await api("POST", "jobs", {"image": "ubuntu", "command": "sleep 60", "name": "bumped", "life_span": "2s"})
+    status, bumped = await api("POST", "jobs/bumped/life-span", {"add": "1h"})
+    assert status == 200, bumped
+    assert bumped["life_span"] == 3602
+    await job_when(api, "bumped", lambda j: j["run_time_seconds"] > 3)
+    _, job = await api("GET", "jobs/bumped")
+    assert job["status"] == "running"
+    await api("DELETE", "jobs/bumped")
+
+
+async def test_memory_over_the_preset_is_oom_killed(api: Api) -> None:
+    code = "b = bytearray(300 * 2**20); import time; time.sleep(30)"
+    spec = {"image": "python", "command": ["python3", "-c", code], "preset": "mem-tiny"}
+    _, job = await api("POST", "jobs", spec)
+    job = await job_when(api, job["id"], finished)
+    assert (job["status"], job["reason"], job["exit_code"]) == ("failed", "OOMKilled", 137)
+
+
+async def test_second_job_waits_for_capacity_then_runs(api: Api) -> None:
+    big = {"image": "ubuntu", "preset": "cpu-large"}
+    await api("POST", "jobs", {**big, "command": "sleep 2", "name": "first"})
+    await job_when(api, "first", lambda j: j["status"] == "running")
+    await api("POST", "jobs", {**big, "command": "echo second", "name": "second"})
+    _, waiting = await api("GET", "jobs/second")
+    assert (waiting["status"], waiting["reason"]) == ("pending", "Scheduling")
+    second = await job_when(api, "second", finished)
+    first = await job_when(api, "first", finished)
+    assert second["status"] == "succeeded"
+    assert second["started_at"] >= first["finished_at"]
+
+
+async def test_volumes_are_seen_at_their_mount_paths_and_ro_refuses_writes(
+    api: Api, neuro_dir: Path
+) -> None:
+    data = neuro_dir / "storage" / "alice" / "project" / "data"
+    data.mkdir(parents=True)
+    (data / "input.txt").write_text("from storage\n")
+    script = "cat /data/input.txt; touch /data/new && echo wrote || echo refused; echo out > /out/x"
+    spec = {
+        "image": "ubuntu",
+        "command": ["sh", "-c", script],
+        "volumes": ["storage:project/data:/data:ro", "storage:project/results:/out"],
+    }
+    _, job = await api("POST", "jobs", spec)
+    job = await job_when(api, job["id"], finished)
+    _, logs = await api("GET", f"jobs/{job['id']}/logs", raw=True)
+    assert job["status"] == "succeeded", logs
+    assert b"from storage" in logs
+    assert b"Read-only file system" in logs and b"refused" in logs
+    assert (neuro_dir / "storage" / "alice" / "project" / "results" / "x").read_text() == "out\n"
+    assert not Path("/data/input.txt").exists()
+
+
+async def test_job_environment_names_the_job_and_carries_no_credentials(api: Api) -> None:
+    spec = {"image": "ubuntu", "command": "env", "name": "envy", "env": {"MY_VAR": "42"}}
+    _, job = await api("POST", "jobs", spec)
+    job = await job_when(api, "envy", finished)
+    _, logs = await api("GET", "jobs/envy/logs", raw=True)
+    env = dict(line.split("=", 1) for line in logs.decode().splitlines() if "=" in line)
+    assert env["NEURO_JOB_ID"] == job["id"]
+    assert env["NEURO_JOB_NAME"] == "envy"
+    assert env["NEURO_JOB_OWNER"] == "alice"
+    assert env["NEURO_JOB_PRESET"] == "cpu-small"
+    assert env["MY_VAR"] == "42"
+    assert "NEURO_API_TOKEN" not in env
+    assert "alice-secret-token" not in logs.decode()
+
+
+async def test_server_exports_api_address_for_its_kernels(jp_serverapp: Any, jp_base_url: str) -> None:
+    assert os.environ["NEURO_API_URL"].endswith(f"{jp_base_url}neuro/api/v1/")
+    assert os.environ["NEURO_API_URL"].startswith("http://127.0.0.1:")
+    assert os.environ["NEURO_API_TOKEN"] == "alice-secret-token"
+
+
+async def test_logs_follow_streams_until_the_end_keeping_carriage_returns(api: Api) -> None:
+    script = "printf 'a\\rb\\rc\\n'; sleep 1; printf 'done\\n'"
+    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": ["sh", "-c", script]})
+    status, logs = await api("GET", f"jobs/{job['id']}/logs", params={"follow": "true"}, raw=True)
+    assert status == 200
+    assert logs == b"a\rb\rc\ndone\n"
+    _, job = await api("GET", f"jobs/{job['id']}")
+    assert job["status"] == "succeeded"
+
+
+async def test_top_streams_samples_as_server_sent_events(api: Api) -> None:
+    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": "sleep 1.5"})
+    await job_when(api, job["id"], lambda j: j["status"] == "running")
+    status, body = await api("GET", f"jobs/{job['id']}/top", params={"interval": "0.2"}, raw=True)
+    assert status == 200
+    text = body.decode()
+    assert "event: sample" in text and text.rstrip().endswith("data: {}")
+    assert '"memory":' in text
+
+
+async def test_rerun_starts_a_new_job_from_the_same_spec(api: Api) -> None:
+    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": "echo again", "name": "redo"})
+    await job_when(api, "redo", finished)
+    status, new = await api("POST", "jobs/redo/rerun")
+    assert status == 201, new
+    assert new["id"] != job["id"] and new["name"] == "redo" and new["command"] == "echo again"
+    _, latest = await api("GET", "jobs/redo")
+    assert latest["id"] == new["id"]
+
+
+async def test_list_filters_by_status_tag_and_search(api: Api) -> None:
+    await api("POST", "jobs", {"image": "ubuntu", "command": "sleep 30", "tags": ["kind:x"], "name": "tagged"})
+    await api("POST", "jobs", {"image": "ubuntu", "command": "true", "name": "plain"})
+    await job_when(api, "plain", finished)
+    await job_when(api, "tagged", lambda j: j["status"] == "running")
+    _, live = await api("GET", "jobs")
+    assert [j["name"] for j in live["jobs"]] == ["tagged"]
+    _, everything = await api("GET", "jobs", params={"all": "true"})
+    assert [j["name"] for j in everything["jobs"]] == ["plain", "tagged"]
+    _, by_tag = await api("GET", "jobs", params={"status": "running", "tag": "kind:x"})
+    assert [j["name"] for j in by_tag["jobs"]] == ["tagged"]
+    _, by_q = await api("GET", "jobs", params={"all": "1", "q": "PLAI"})
+    assert [j["name"] for j in by_q["jobs"]] == ["plain"]
+    await api("DELETE", "jobs/tagged")
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({}, "image"),
+        ({"image": "ubuntu", "command": "true", "name": "Bad_Name"}, "name"),
+        ({"image": "ubuntu", "command": "true", "name": "job-x1"}, "name"),
+        ({"image": "ubuntu", "command": "true", "preset": "huge"}, "preset"),
+        ({"image": "Ubuntu!", "command": "true"}, "image"),
+        ({"image": "ubuntu", "command": "true", "volumes": ["storage:a:relative"]}, "volumes"),
+        ({"image": "ubuntu", "command": "true", "volumes": ["storage:../x:/x"]}, "volumes"),
+        ({"image": "ubuntu", "command": "true", "life_span": "1h1d"}, "life_span"),
+        ({"image": "ubuntu", "command": "true", "env": {"1BAD": "x"}}, "env"),
+        ({"image": "ubuntu", "command": "true", "tags": ["has space"]}, "tags"),
+        ({"image": "ubuntu", "command": "true", "http": {"port": 70000}}, "http.port"),
+        ({"image": "ubuntu", "command": "true", "restart": "sometimes"}, "restart"),
+        ({"image": "ubuntu", "command": "true", "bogus": 1}, "bogus"),
+        ({"image": "ubuntu", "command": "true", "workdir": "rel/dir"}, "workdir"),
+        ({"image": "ubuntu"}, "command"),
+    ],
+)
+async def test_bad_input_is_400_naming_the_field_and_nothing_is_created(
+    api: Api, neuro_dir: Path, spec: dict[str, Any], field: str
+) -> None:
+    status, body = await api("POST", "jobs", spec)
+    assert status == 400, body
+    assert body["field"] == field
+    assert body["error"]
+    _, listing = await api("GET", "jobs", params={"all": "true"})
+    assert listing["jobs"] == []
+    jobs_dir = neuro_dir / "jobs"
+    assert not jobs_dir.exists() or not any(jobs_dir.iterdir())
+
+
+async def test_body_that_is_not_a_json_object_is_400(api: Api) -> None:
+    status, body = await api("POST", "jobs", "[1, 2]")
+    assert (status, body["field"]) == (400, "body")
+    status, body = await api("POST", "jobs", "{not json")
+    assert (status, body["field"]) == (400, "body")
+
+
+async def test_bad_query_parameters_are_400(api: Api) -> None:
+    for params, field in [
+        ({"status": "sleeping"}, "status"),
+        ({"limit": "0"}, "limit"),
+        ({"since": "yesterday-ish"}, "since"),
+        ({"colour": "red"}, "colour"),
+    ]:
+        status, body = await api("GET", "jobs", params=params)
+        assert (status, body["field"]) == (400, field), body
+
+
+async def test_unknown_job_is_404_and_bad_ref_is_400(api: Api) -> None:
+    status, body = await api("GET", "jobs/nothing-here")
+    assert status == 404 and "nothing-here" in body["error"]
+    status, body = await api("GET", "jobs/Not A Ref")
+    assert status == 400 and body["field"] == "ref"
+
+
+async def test_a_live_name_is_taken_409_and_freed_when_finished(api: Api) -> None:
+    spec = {"image": "ubuntu", "command": "sleep 30", "name": "unique"}
+    assert (await api("POST", "jobs", spec))[0] == 201
+    status, body = await api("POST", "jobs", spec)
+    assert status == 409 and "unique" in body["error"]
+    await api("DELETE", "jobs/unique")
+    assert (await api("POST", "jobs", {**spec, "command": "true"}))[0] == 201
+
+
+async def test_fifty_concurrent_creates_with_one_name_give_one_201(api: Api) -> None:
+    spec = {"image": "ubuntu", "command": "sleep 30", "name": "racer"}
+    results = await asyncio.gather(*(api("POST", "jobs", spec) for _ in range(50)))
+    codes = sorted(code for code, _ in results)
+    assert codes == [201] + [409] * 49
+    _, listing = await api("GET", "jobs", params={"name": "racer", "all": "true"})
+    assert len(listing["jobs"]) == 1
+    await api("DELETE", "jobs/racer")
+
+
+async def test_unauthenticated_requests_are_refused(jp_fetch: Any) -> None:
+    response = await jp_fetch(
+        "neuro", "api", "v1", "jobs", headers={"Authorization": ""}, raise_error=False
+    )
+    assert response.code == 403

@@ -1,0 +1,94 @@
+"""Two users: each sees only their own jobs and those shared with them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Api
+from tests.server.test_api import job_when
+
+pytestmark = pytest.mark.usefixtures("jp_serverapp")
+
+SLEEP = {"image": "ubuntu", "command": "sleep 30"}
+
+
+async def test_another_users_job_is_invisible_without_a_share(api: Api) -> None:
+    _, job = await api("POST", "jobs", {**SLEEP, "name": "private"})
+    for ref in (job["id"], "private--alice"):
+        status, body = await api("GET", f"jobs/{ref}", user="bob")
+        assert status == 404, body
+        # The answer does not reveal that the job exists.
+        assert body["error"] == f"job {ref} not found"
+    status, _ = await api("DELETE", f"jobs/{job['id']}", user="bob")
+    assert status == 404
+    _, listing = await api("GET", "jobs", user="bob", params={"all": "true"})
+    assert listing["jobs"] == []
+    # bob's own name resolves to bob's jobs only
+    status, _ = await api("GET", "jobs/private", user="bob")
+    assert status == 404
+    await api("DELETE", "jobs/private")
+
+
+async def test_read_share_shows_the_job_but_does_not_allow_kill(api: Api) -> None:
+    _, job = await api("POST", "jobs", {**SLEEP, "name": "shown"})
+    status, share = await api("PUT", "jobs/shown/shares/bob", {"level": "read"})
+    assert status == 200, share
+    assert share == {"owner": "alice", "target": "shown", "user": "bob", "level": "read"}
+
+    _, listing = await api("GET", "jobs", user="bob")
+    assert [j["id"] for j in listing["jobs"]] == [job["id"]]
+    status, seen = await api("GET", "jobs/shown--alice", user="bob")
+    assert status == 200 and seen["owner"] == "alice"
+    status, _ = await api("GET", "jobs/shown--alice/logs", user="bob", raw=True)
+    assert status == 200
+
+    status, body = await api("DELETE", "jobs/shown--alice", user="bob")
+    assert status == 403 and "write" in body["error"]
+    status, body = await api("PUT", "jobs/shown--alice/shares/carol", {"level": "read"}, user="bob")
+    assert status == 403
+
+    status, _ = await api("DELETE", "jobs/shown/shares/bob")
+    assert status == 204
+    status, _ = await api("GET", "jobs/shown--alice", user="bob")
+    assert status == 404
+    await api("DELETE", "jobs/shown")
+
+
+async def test_write_share_allows_kill(api: Api) -> None:
+    _, job = await api("POST", "jobs", SLEEP)
+    await api("PUT", f"jobs/{job['id']}/shares/bob", {"level": "write"})
+    await job_when(api, job["id"], lambda j: j["status"] == "running", user="bob")
+    status, killed = await api("DELETE", f"jobs/{job['id']}", user="bob")
+    assert status == 200 and killed["status"] == "cancelled"
+
+
+async def test_share_by_name_covers_later_jobs_of_that_name(api: Api) -> None:
+    await api("POST", "jobs", {**SLEEP, "name": "nightly"})
+    await api("PUT", "jobs/nightly/shares/bob", {"level": "read"})
+    await api("DELETE", "jobs/nightly")
+    _, later = await api("POST", "jobs", {**SLEEP, "name": "nightly"})
+    status, seen = await api("GET", "jobs/nightly--alice", user="bob")
+    assert status == 200 and seen["id"] == later["id"]
+    status, shares = await api("GET", "jobs/nightly/shares")
+    assert [s["user"] for s in shares["shares"]] == ["bob"]
+    await api("DELETE", "jobs/nightly")
+
+
+async def test_run_share_grants_write(api: Api) -> None:
+    _, job = await api("POST", "jobs", {**SLEEP, "share": ["bob"]})
+    status, shares = await api("GET", f"jobs/{job['id']}/shares")
+    assert status == 200
+    assert [(s["user"], s["level"]) for s in shares["shares"]] == [("bob", "write")]
+    status, _ = await api("DELETE", f"jobs/{job['id']}", user="bob")
+    assert status == 200
+
+
+async def test_bad_share_requests_are_400(api: Api) -> None:
+    _, job = await api("POST", "jobs", SLEEP)
+    status, body = await api("PUT", f"jobs/{job['id']}/shares/bob", {"level": "admin"})
+    assert (status, body["field"]) == (400, "level")
+    status, body = await api("PUT", f"jobs/{job['id']}/shares/alice", {"level": "read"})
+    assert (status, body["field"]) == (400, "user")
+    status, body = await api("DELETE", f"jobs/{job['id']}/shares/nobody")
+    assert status == 404
+    await api("DELETE", f"jobs/{job['id']}")
