@@ -1,0 +1,177 @@
+"""The duration grammar, life spans and ``--since`` times."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neuro_jupyter.jobs.durations import (
+    MAX_DURATION,
+    format_duration,
+    format_life_span,
+    parse_duration,
+    parse_life_span,
+    parse_since,
+)
+from neuro_jupyter.jobs.errors import InvalidSpec
+
+from .strategies import durations
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("2d3h20min", 2 * 86400 + 3 * 3600 + 20 * 60),
+        ("2d3h20m", 2 * 86400 + 3 * 3600 + 20 * 60),
+        ("1d", 86400),
+        ("2h", 7200),
+        ("20min", 1200),
+        ("45s", 45),
+        ("1h1s", 3601),
+        ("0", 0),
+        ("0s", 0),
+        ("90m", 5400),
+    ],
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text, "life_span") == seconds
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "1h1d", "1 h", " 1h", "1H", "1.5h", "-1h", "d", "1w", "10", "1m2min", "\uff11h", "1hh"],
+)
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(InvalidSpec) as info:
+        parse_duration(text, "life_span")
+    assert info.value.field == "life_span"
+    assert "in that order, no spaces" in str(info.value)
+
+
+def test_duration_too_long() -> None:
+    with pytest.raises(InvalidSpec, match="too long: at most 36500d"):
+        parse_duration("36501d", "life_span")
+    with pytest.raises(InvalidSpec, match="too long"):
+        parse_duration("9" * 40 + "s", "life_span")
+    assert parse_duration("36500d", "life_span") == MAX_DURATION
+
+
+def test_duration_wrong_type() -> None:
+    with pytest.raises(InvalidSpec, match="must be a string, not int"):
+        parse_duration(5, "x")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0"),
+        (45, "45s"),
+        (2 * 86400 + 3 * 3600 + 1200, "2d3h20m"),
+        (86400, "1d"),
+        (3661, "1h1m1s"),
+    ],
+)
+def test_format_duration(seconds: int, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+def test_format_negative() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        format_duration(-1)
+
+
+@given(durations)
+def test_duration_round_trip(seconds: int) -> None:
+    assert parse_duration(format_duration(seconds), "life_span") == seconds
+    assert parse_life_span(format_life_span(seconds)) == seconds
+
+
+@given(st.text(max_size=20))
+def test_junk_durations(text: str) -> None:
+    try:
+        assert parse_duration(text, "f") >= 0
+    except InvalidSpec as error:
+        assert error.field == "f"
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("1d", 86400), (0, 0), ("0", 0), (3600, 3600), (3600.0, 3600)]
+)
+def test_life_spans(value: object, seconds: int) -> None:
+    assert parse_life_span(value) == seconds
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (-1, "cannot be negative"),
+        (1.5, "whole seconds"),
+        (float("nan"), "whole seconds"),
+        (float("inf"), "whole seconds"),
+        (True, "not bool"),
+        (None, "not NoneType"),
+        ("1x", "in that order"),
+        (MAX_DURATION + 1, "too long"),
+    ],
+)
+def test_bad_life_spans(value: object, words: str) -> None:
+    with pytest.raises(InvalidSpec) as info:
+        parse_life_span(value)
+    assert info.value.field == "life_span"
+    assert words in str(info.value)
+
+
+def test_format_life_span_no_limit() -> None:
+    assert format_life_span(0) == "0"
+    assert format_life_span(86400) == "1d"
+
+
+@pytest.mark.parametrize(
+    ("text", "moment"),
+    [
+        ("2h", NOW - timedelta(hours=2)),
+        ("1d12h", NOW - timedelta(days=1, hours=12)),
+        ("0", NOW),
+        ("2024-01-02", datetime(2024, 1, 2, tzinfo=timezone.utc)),
+        ("2024-01-02T03:04:05", datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)),
+        ("2024-01-02T03:04:05Z", datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)),
+        ("2024-01-02T05:04:05+02:00", datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)),
+        (" 2h ", NOW - timedelta(hours=2)),
+    ],
+)
+def test_since(text: str, moment: datetime) -> None:
+    result = parse_since(text, NOW)
+    assert result == moment
+    assert result.tzinfo == timezone.utc
+
+
+def test_since_naive_now_is_utc() -> None:
+    assert parse_since("1h", NOW.replace(tzinfo=None)) == NOW - timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "yesterday", "2024-13-01", "3600", "1h1d", "0001-01-01T00:00:00+05:00"]
+)
+def test_bad_since(text: str) -> None:
+    with pytest.raises(InvalidSpec) as info:
+        parse_since(text, NOW, field="until")
+    assert info.value.field == "until"
+
+
+def test_since_too_far_back() -> None:
+    early = datetime(1, 1, 2, tzinfo=timezone.utc)
+    with pytest.raises(InvalidSpec, match="out of range"):
+        parse_since("36500d", early)
+
+
+@given(st.text(max_size=30))
+def test_junk_since(text: str) -> None:
+    try:
+        assert parse_since(text, NOW).tzinfo == timezone.utc
+    except InvalidSpec as error:
+        assert error.field == "since"
