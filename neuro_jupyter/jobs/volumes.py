@@ -48,7 +48,7 @@ def _source_problem(source: str) -> tuple[str, str | None]:
     """The normalised source, and why it is invalid (or None)."""
     if source.startswith("//"):
         tail = source.lstrip("/")
-        owner_path = tail.partition("/")[2]
+        owner_path = tail.partition("/")[2] or "OWNER/PATH"
         return source, (
             f"full storage URIs are not supported: write storage:/{owner_path} "
             "for another user's path"

@@ -60,6 +60,7 @@ def test_volumes(text: str, volume: Volume) -> None:
         ("storage:a:/d\x07", "control character"),
         ("storage://cluster/alice/data:/data", "write storage:/alice/data"),
         ("storage://cluster/alice/data", "full storage URIs are not supported"),
+        ("storage://cluster:/data", "write storage:/OWNER/PATH"),
     ],
 )
 def test_bad_volumes(text: str, words: str) -> None:
