@@ -133,7 +133,11 @@ class Backend(Protocol):
         """Every status transition, in order, forever (one consumer)."""
 
     def logs(
-        self, job: Job, *, follow: bool = False, since: datetime | None = None,
+        self,
+        job: Job,
+        *,
+        follow: bool = False,
+        since: datetime | None = None,
         timestamps: bool = False,
     ) -> AsyncIterator[bytes]:
         """The job's combined output as written (``\\r`` kept).
@@ -143,9 +147,7 @@ class Backend(Protocol):
         ``timestamps`` prefixes each line with the time it was written.
         """
 
-    async def exec(
-        self, job: Job, command: Sequence[str], *, tty: bool = False
-    ) -> ExecSession:
+    async def exec(self, job: Job, command: Sequence[str], *, tty: bool = False) -> ExecSession:
         """Run ``command`` in the job's environment, working dir and mounts."""
 
     def telemetry(self, job: Job, interval: float = 1.0) -> AsyncIterator[TelemetrySample]:

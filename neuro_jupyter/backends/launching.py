@@ -1,0 +1,111 @@
+"""What a local job needs before its runner starts: checks, environment, its folder."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from ..jobs.errors import InvalidSpec
+from ..jobs.model import Job, JobSpec
+from .jobdir import JobDir, Launch, without_credentials
+from .sandbox import Bind, SandboxError, bwrap_argv, under_mount
+from .storage import resolve_source
+
+__all__ = ["binds_for", "check_spec", "job_environment", "write_job_dir"]
+
+NO_BWRAP = "volumes need bubblewrap (bwrap), which is not installed: apt-get install bubblewrap"
+NO_COMMAND = "the local runtime runs a command on this machine; give one after the image"
+
+
+def binds_for(storage_root: Path, owner: str, spec: JobSpec, create: bool) -> list[Bind]:
+    """The spec's volumes as host folders; ``create`` makes missing ones.
+
+    Raises:
+        InvalidSpec: a source outside the owner's storage.
+    """
+    binds = []
+    for volume in spec.volumes:
+        source = resolve_source(storage_root, owner, volume)
+        if create:
+            source.mkdir(parents=True, exist_ok=True)
+        binds.append(Bind(str(source), volume.mount, volume.read_only))
+    return binds
+
+
+def check_spec(owner: str, spec: JobSpec, *, storage_root: Path, workdir: str, bwrap: str) -> None:
+    """Refuse a command, volumes or working dir this machine cannot provide.
+
+    ``workdir`` is the spec's or the default; ``bwrap`` is empty without bubblewrap.
+
+    Raises:
+        InvalidSpec: on ``command``, ``volumes`` or ``workdir``.
+    """
+    try:
+        argv = shlex.split(spec.command)
+    except ValueError as e:
+        raise InvalidSpec("command", f"the command cannot be split into words: {e}") from None
+    if not argv:
+        raise InvalidSpec("command", NO_COMMAND)
+    if not os.path.isabs(workdir):
+        raise InvalidSpec("workdir", f"working directory {workdir!r} must be absolute")
+    binds: list[Bind] = []
+    if spec.volumes:
+        if not bwrap:
+            raise InvalidSpec("volumes", NO_BWRAP)
+        binds = binds_for(storage_root, owner, spec, create=False)
+        try:
+            bwrap_argv(bwrap, binds, workdir)  # a dry run: mount paths it refuses
+        except SandboxError as e:
+            raise InvalidSpec("volumes", str(e)) from None
+    if not under_mount(workdir, binds) and not os.path.isdir(workdir):
+        raise InvalidSpec("workdir", f"working directory {workdir} does not exist here")
+
+
+def job_environment(job: Job, gpus: Sequence[int], base: Mapping[str, str]) -> dict[str, str]:
+    """The command's environment: ``base`` minus credentials, the spec's, the job's.
+
+    ``NEURO_JOB_*`` and ``CUDA_VISIBLE_DEVICES`` come last: the spec cannot
+    claim another job's identity or GPUs.
+    """
+    env = without_credentials(base)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(job.spec.env)
+    env.update(
+        NEURO_JOB_ID=job.id,
+        NEURO_JOB_NAME=job.name or "",
+        NEURO_JOB_OWNER=job.owner,
+        NEURO_JOB_PRESET=job.preset.name,
+        CUDA_VISIBLE_DEVICES=",".join(str(i) for i in gpus),
+    )
+    return env
+
+
+def write_job_dir(
+    job_dir: JobDir,
+    job: Job,
+    gpus: Sequence[int],
+    *,
+    storage_root: Path,
+    workdir: str,
+    bwrap: str,
+    grace: float,
+) -> None:
+    """Write ``spec.json``, ``env`` and ``launch.json`` for the runner."""
+    job_dir.path.mkdir(parents=True, exist_ok=True)
+    binds = binds_for(storage_root, job.owner, job.spec, create=True)
+    sandbox = bwrap_argv(bwrap, binds, workdir) if binds else []
+    data = {"id": job.id, "owner": job.owner, "spec": job.spec.to_json()}
+    job_dir.write_json("spec.json", {**data, "preset": job.preset.to_json()})
+    job_dir.write_json("env", job_environment(job, gpus, os.environ), mode=0o600)
+    launch = Launch(
+        argv=[*sandbox, *shlex.split(job.spec.command)],
+        cwd="/" if sandbox else workdir,  # in a sandbox, bwrap's --chdir sets it
+        memory=job.preset.memory,
+        restart=job.spec.restart.value,
+        grace=grace,
+        sandbox=sandbox,
+    )
+    job_dir.write_json("launch.json", asdict(launch))

@@ -1,0 +1,248 @@
+"""The runner: a small supervisor that keeps one local job going.
+
+``python -m neuro_jupyter.backends.runner JOBDIR`` detaches (forks; the parent
+exits once ``runner.json`` exists), then runs the command of ``JOBDIR`` in its
+own session and process group, and, until it ends:
+
+- appends its combined output to ``output.log`` as it is produced;
+- watches the memory of the whole process tree and kills the tree above the
+  limit (``oom``, exit code 137): portable where cgroups are not;
+- stops it when ``killed`` appears (SIGTERM, then SIGKILL after the grace period);
+- re-runs it under the ``on-failure``/``always`` restart policies, with backoff;
+- records the exit code atomically.
+
+It shares nothing with the Jupyter server but the folder (see :mod:`.jobdir`),
+so jobs outlive the server and a new server adopts them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import psutil
+
+from .jobdir import JobDir, Launch, Started, signal_groups
+from .logs import LogWriter
+
+__all__ = ["Runner", "main"]
+
+WATCH_PERIOD = 0.1
+"""Seconds between memory checks (and checks for ``killed``)."""
+DRAIN_TIMEOUT = 2.0
+"""After the command ends, how long leftover output may keep the pipe open."""
+BACKOFF_MAX = 30.0
+
+
+def exit_code_of(returncode: int) -> int:
+    """A shell-style exit code: a process killed by signal ``n`` exits ``128 + n``."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+class Runner:
+    """Runs one job's command per its ``launch.json`` until it ends for good."""
+
+    def __init__(self, job_dir: JobDir) -> None:
+        self.dir = job_dir
+        self.launch: Launch = job_dir.launch()
+        self.env = job_dir.env()
+        self.output = LogWriter(job_dir.path)
+        self.stop_requested = False
+        self._groups: set[int] = set()
+        self._term_sent: float | None = None
+
+    def request_stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
+        """Stop the command (SIGTERM to the runner lands here)."""
+        self.stop_requested = True
+
+    def _stopping(self) -> bool:
+        if not self.stop_requested and self.dir.exists("killed"):
+            self.stop_requested = True
+        return self.stop_requested
+
+    def run(self) -> int:
+        """Run (and re-run) the command; record and return the final exit code."""
+        attempt = 0
+        code: int | None = None
+        while not self._stopping():
+            code = self.run_once(attempt)
+            if not self._should_restart(code) or not self._backoff(attempt):
+                break
+            attempt += 1
+        self.output.close()
+        if code is not None:
+            self.dir.write_text("exit_code", f"{code}\n")
+        return code if code is not None else 143
+
+    def _should_restart(self, code: int) -> bool:
+        if self._stopping() or self.dir.exists("cannot_run"):
+            return False
+        policy = self.launch.restart
+        return policy == "always" or (policy == "on-failure" and code != 0)
+
+    def _backoff(self, attempt: int) -> bool:
+        """Wait before a restart; False if a stop came meanwhile."""
+        deadline = time.monotonic() + min(2.0**attempt, BACKOFF_MAX)
+        while time.monotonic() < deadline:
+            if self._stopping():
+                return False
+            time.sleep(WATCH_PERIOD)
+        return True
+
+    def run_once(self, attempt: int) -> int:
+        """Run the command once; its exit code."""
+        (self.dir.path / "oom").unlink(missing_ok=True)
+        try:
+            child = subprocess.Popen(
+                self.launch.argv,
+                cwd=self.launch.cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as e:
+            return self._cannot_run(e)
+        proc = psutil.Process(child.pid)
+        self._groups = {child.pid}
+        self._term_sent = None
+        started = Started(attempt, child.pid, child.pid, proc.create_time(), time.time())
+        self.dir.save_started(started)
+        assert child.stdout is not None
+        with child.stdout:
+            self._pump(child, child.stdout.fileno())
+        code = exit_code_of(child.wait())
+        return 137 if self.dir.exists("oom") else code
+
+    def _cannot_run(self, error: OSError) -> int:
+        why = f"cannot run {self.launch.argv[0]!r}: {error.strerror}"
+        self.output.write(f"neuro-jupyter: {why}\n".encode())
+        self.dir.write_text("cannot_run", why)
+        return 127 if error.errno == errno.ENOENT else 126
+
+    def _pump(self, child: subprocess.Popen[bytes], fd: int) -> None:
+        """Copy output until the command ended and its pipe closed (or drained)."""
+        os.set_blocking(fd, False)
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        stop_at: float | None = None
+        eof = False
+        next_watch = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= next_watch:
+                self._watch(child, now)
+                next_watch = now + WATCH_PERIOD
+            if stop_at is None and child.poll() is not None:
+                # The command ended: like a container, its leftovers end with it.
+                signal_groups(self._groups, signal.SIGKILL)
+                stop_at = now + DRAIN_TIMEOUT
+            if (eof and stop_at is not None) or (stop_at is not None and now > stop_at):
+                return
+            if eof:  # stdout closed; wait for the command itself
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=WATCH_PERIOD)
+                continue
+            timeout = max(0.0, next_watch - time.monotonic())
+            if poller.poll(timeout * 1000):
+                eof = self._read_available(fd)
+                if eof:
+                    poller.unregister(fd)
+
+    def _read_available(self, fd: int) -> bool:
+        """Read what the pipe holds; True at end of file."""
+        while True:
+            try:
+                data = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                return False
+            if not data:
+                return True
+            self.output.write(data)
+
+    def _tree(self, child: subprocess.Popen[bytes]) -> list[psutil.Process]:
+        try:
+            root = psutil.Process(child.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def _watch(self, child: subprocess.Popen[bytes], now: float) -> None:
+        """Enforce the memory limit and stop requests over the process tree."""
+        if child.returncode is not None:
+            return
+        tree = self._tree(child)
+        rss = 0
+        for proc in tree:
+            try:
+                rss += proc.memory_info().rss
+                self._groups.add(os.getpgid(proc.pid))
+            except (psutil.NoSuchProcess, ProcessLookupError):
+                pass
+        if self.launch.memory and rss > self.launch.memory:
+            self.dir.write_text("oom", f"{rss}\n")
+            self._signal(tree, signal.SIGKILL)
+        elif self._stopping():
+            self._stop(tree, now)
+
+    def _stop(self, tree: list[psutil.Process], now: float) -> None:
+        if self._term_sent is None:
+            self._term_sent = now
+            self._signal(tree, signal.SIGTERM)
+        elif now - self._term_sent >= self.launch.grace:
+            self._signal(tree, signal.SIGKILL)
+
+    def _signal(self, tree: list[psutil.Process], sig: int) -> None:
+        # Groups and single processes: bwrap's --new-session puts the command in
+        # a group of its own, and a command may start more groups.
+        signal_groups(self._groups, sig)
+        for proc in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(sig)
+
+
+def _detach(job_dir: JobDir) -> None:
+    """Fork; the parent exits once the child has written ``runner.json``.
+
+    The server waits for that parent, so the runner is never the server's
+    child: no zombie, and nothing to wait for when the server goes away.
+    """
+    ready_r, ready_w = os.pipe()
+    if os.fork() > 0:
+        os.close(ready_w)
+        ok = os.read(ready_r, 1) == b"1"
+        os._exit(0 if ok else 1)
+    os.close(ready_r)
+    me = psutil.Process()
+    job_dir.write_json("runner.json", {"pid": me.pid, "create_time": me.create_time()})
+    os.write(ready_w, b"1")
+    os.close(ready_w)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``python -m neuro_jupyter.backends.runner JOBDIR``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m neuro_jupyter.backends.runner JOBDIR", file=sys.stderr)
+        return 2
+    job_dir = JobDir(Path(args[0]).resolve())
+    runner = Runner(job_dir)
+    signal.signal(signal.SIGTERM, runner.request_stop)
+    signal.signal(signal.SIGINT, runner.request_stop)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the server's terminal closing is no stop
+    _detach(job_dir)
+    runner.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
