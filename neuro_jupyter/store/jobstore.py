@@ -1,0 +1,301 @@
+"""``JobStore``: the SQL job registry (DESIGN.md §1, core layer).
+
+Sync API; each write runs in its own transaction and every method returns
+domain records from :mod:`neuro_jupyter.jobs.model`, never rows.
+"""
+
+from __future__ import annotations
+
+import builtins
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..jobs.errors import Conflict, NotFound
+from ..jobs.model import Job, JobSpec, ListJobsQuery, Share, StatusItem
+from .queries import list_jobs_select
+from .rows import (
+    HISTORY_COLUMNS,
+    JOB_COLUMNS,
+    history_item,
+    history_row,
+    job_from_row,
+    job_rows,
+    spec_columns,
+    status_columns,
+    tag_rows,
+)
+from .schema import IMMEDIATE, ensure_schema, is_memory_sqlite, make_engine
+from .tables import LIVE_WHERE, job_tags, jobs, shares, status_history
+
+__all__ = ["JobStore"]
+
+_HISTORY_CHUNK = 500  # ids per IN (...) when loading a page's histories
+
+
+class JobStore:
+    """Jobs, their histories, tags and shares, in SQLite or PostgreSQL.
+
+    Args:
+        url: a SQLAlchemy URL: ``sqlite:///PATH`` (the folder is created),
+            ``sqlite://`` for a private in-memory store (tests), or
+            ``postgresql+psycopg://...``.
+
+    Raises:
+        ValueError: the URL names another kind of database than SQLite or PostgreSQL.
+        SchemaVersionError: the database's schema is newer than this code.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine = make_engine(url)
+        # An in-memory SQLite store is one shared connection: take turns on it.
+        memory = is_memory_sqlite(self._engine.url)
+        self._lock: AbstractContextManager[Any] = threading.RLock() if memory else nullcontext()
+        try:
+            with self._write() as conn:
+                self.schema_version = ensure_schema(conn)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    @staticmethod
+    def default_url(data_dir: str) -> str:
+        """The default store: a SQLite file in ``data_dir`` (the Jupyter data dir)."""
+        return f"sqlite:///{Path(data_dir).expanduser().resolve() / 'neuro_jobs.sqlite'}"
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The underlying engine (benchmarks and tests bulk-load through it)."""
+        return self._engine
+
+    def close(self) -> None:
+        """Close every pooled connection; the store must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> JobStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """A write transaction; on SQLite it holds the write lock from the start."""
+        with self._lock, self._engine.connect() as conn:
+            conn.execution_options(**{IMMEDIATE: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        """A read transaction (one consistent snapshot for several SELECTs)."""
+        with self._lock, self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    # -- jobs ---------------------------------------------------------------
+
+    def add(self, job: Job) -> None:
+        """Insert a new job with its full history and tags.
+
+        Raises:
+            Conflict: the owner already has a live job of that name (enforced
+                by a unique index, so concurrent adds cannot both win), or the
+                job id is taken.
+        """
+        rows = job_rows(job)
+        try:
+            with self._write() as conn:
+                conn.execute(jobs.insert(), rows.job)
+                conn.execute(status_history.insert(), rows.history)
+                if rows.tags:
+                    conn.execute(job_tags.insert(), rows.tags)
+        except sa.exc.IntegrityError as exc:
+            raise _conflict(job.name, job.id, exc) from exc
+
+    def get(self, job_id: str) -> Job | None:
+        """The job with ``job_id`` and its ordered history, or None."""
+        with self._read() as conn:
+            row = conn.execute(sa.select(*JOB_COLUMNS).where(jobs.c.id == job_id)).first()
+            return None if row is None else self._with_histories(conn, [row])[0]
+
+    def find_by_name(self, owner: str, name: str) -> Job | None:
+        """The owner's newest job called ``name`` (live or not), or None."""
+        stmt = (
+            sa.select(*JOB_COLUMNS)
+            .where(jobs.c.owner == owner, jobs.c.name == name)
+            .order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+            .limit(1)
+        )
+        with self._read() as conn:
+            row = conn.execute(stmt).first()
+            return None if row is None else self._with_histories(conn, [row])[0]
+
+    def append_status(
+        self, job_id: str, item: StatusItem, backend_state: Mapping[str, Any] | None = None
+    ) -> Job:
+        """Record a status change (and optionally the backend's new state).
+
+        The current status is read and changed in one transaction that holds
+        the row (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: ``FOR UPDATE``), so a
+        kill racing an exit cannot both apply; the update also compares the old
+        status as a last guard.
+
+        Returns:
+            The job as now stored.
+
+        Raises:
+            NotFound: no such job.
+            IllegalTransition: the state machine refuses the move (finished is
+                final); nothing is written.
+        """
+        with self._write() as conn:
+            job = self._locked(conn, job_id)
+            new = job.transition(item)
+            values = status_columns(new)
+            if backend_state is not None:
+                new = new.with_backend_state(backend_state)
+                values["backend_state"] = new.backend_state
+            conn.execute(status_history.insert(), history_row(job_id, len(job.history), item))
+            updated = conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status == job.status)
+                .values(**values)
+            )
+            if updated.rowcount != 1:  # pragma: no cover - the row lock prevents it
+                raise Conflict(f"job {job_id} changed status meanwhile; try again")
+            return new
+
+    def set_backend_state(self, job_id: str, state: Mapping[str, Any]) -> None:
+        """Replace what the backend needs to re-adopt the job.
+
+        Raises:
+            NotFound: no such job.
+        """
+        with self._write() as conn:
+            stmt = jobs.update().where(jobs.c.id == job_id).values(backend_state=state)
+            if conn.execute(stmt).rowcount != 1:
+                raise NotFound(f"no job {job_id}")
+
+    def update_spec(self, job_id: str, spec: JobSpec) -> Job:
+        """Replace the job's spec (e.g. a bumped life span), tags included.
+
+        Raises:
+            NotFound: no such job.
+            Conflict: the new name clashes with another live job of the owner.
+        """
+        try:
+            with self._write() as conn:
+                new = self._locked(conn, job_id).with_spec(spec)
+                conn.execute(jobs.update().where(jobs.c.id == job_id).values(**spec_columns(new)))
+                conn.execute(job_tags.delete().where(job_tags.c.job_id == job_id))
+                if tags := tag_rows(new):
+                    conn.execute(job_tags.insert(), tags)
+                return new
+        except sa.exc.IntegrityError as exc:
+            raise _conflict(spec.name, job_id, exc) from exc
+
+    def list(self, query: ListJobsQuery) -> builtins.list[Job]:
+        """The jobs ``query.viewer`` may see that match ``query``, newest first.
+
+        Visible: the viewer's own jobs and jobs shared with them by id or by
+        name. Every filter runs in SQL; histories come in one more query.
+        """
+        with self._read() as conn:
+            rows = conn.execute(list_jobs_select(query)).all()
+            return self._with_histories(conn, rows)
+
+    def live_jobs(self) -> builtins.list[Job]:
+        """Every pending or running job, oldest first (to reconcile at start-up)."""
+        stmt = sa.select(*JOB_COLUMNS).where(LIVE_WHERE).order_by(jobs.c.created_at, jobs.c.id)
+        with self._read() as conn:
+            return self._with_histories(conn, conn.execute(stmt).all())
+
+    def count(self) -> int:
+        """How many jobs are stored, of every owner and status."""
+        with self._read() as conn:
+            return int(conn.scalar(sa.select(sa.func.count()).select_from(jobs)) or 0)
+
+    def _locked(self, conn: sa.Connection, job_id: str) -> Job:
+        """The job, its row locked for this transaction (a no-op clause on SQLite)."""
+        stmt = sa.select(*JOB_COLUMNS).where(jobs.c.id == job_id).with_for_update()
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise NotFound(f"no job {job_id}")
+        return self._with_histories(conn, [row])[0]
+
+    @staticmethod
+    def _with_histories(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> builtins.list[Job]:
+        """Jobs from ``rows``, their histories loaded in one query per 500 jobs."""
+        ids = [row.id for row in rows]
+        histories: dict[str, builtins.list[StatusItem]] = {job_id: [] for job_id in ids}
+        for start in range(0, len(ids), _HISTORY_CHUNK):
+            chunk = ids[start : start + _HISTORY_CHUNK]
+            stmt = (
+                sa.select(*HISTORY_COLUMNS)
+                .where(status_history.c.job_id.in_(chunk))
+                .order_by(status_history.c.job_id, status_history.c.seq)
+            )
+            for hrow in conn.execute(stmt):
+                histories[hrow.job_id].append(history_item(hrow))
+        return [job_from_row(row, histories[row.id]) for row in rows]
+
+    # -- shares -------------------------------------------------------------
+
+    def put_share(self, share: Share) -> None:
+        """Grant ``share.level`` on ``share.target``, replacing an earlier level."""
+        insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(shares).values(
+            owner=share.owner, target=share.target, user=share.user, level=share.level
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[shares.c.owner, shares.c.target, shares.c.user],
+            set_={"level": stmt.excluded.level},
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def remove_share(self, owner: str, target: str, user: str) -> bool:
+        """Withdraw a grant; whether there was one."""
+        stmt = shares.delete().where(
+            shares.c.owner == owner, shares.c.target == target, shares.c.user == user
+        )
+        with self._write() as conn:
+            return conn.execute(stmt).rowcount > 0
+
+    def shares_for(self, job: Job) -> builtins.list[Share]:
+        """The grants that cover ``job``: on its id, or on its name."""
+        targets = [job.id] if job.name is None else [job.id, job.name]
+        return self._shares(shares.c.owner == job.owner, shares.c.target.in_(targets))
+
+    def shares_of(self, owner: str, target: str) -> builtins.list[Share]:
+        """The grants on exactly ``target`` (a job id or name) of ``owner``."""
+        return self._shares(shares.c.owner == owner, shares.c.target == target)
+
+    def _shares(self, *where: sa.ColumnElement[bool]) -> builtins.list[Share]:
+        stmt = sa.select(shares).where(*where).order_by(shares.c.user, shares.c.target)
+        with self._read() as conn:
+            return [
+                Share(owner=r.owner, target=r.target, user=r.user, level=r.level)
+                for r in conn.execute(stmt)
+            ]
+
+
+def _conflict(name: str | None, job_id: str, exc: sa.exc.IntegrityError) -> Conflict:
+    """The user-facing error for a unique violation on writing job ``job_id``."""
+    text = str(exc.orig)
+    # PostgreSQL names the index; SQLite names its columns.
+    if name is not None and ("uq_jobs_live_name" in text or "jobs.owner, jobs.name" in text):
+        return Conflict(f"a live job named {name!r} already exists")
+    return Conflict(f"job {job_id} already exists")

@@ -1,0 +1,67 @@
+"""SELECT statements for listing jobs: visibility and every filter in SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..jobs.model import ListJobsQuery
+from .rows import JOB_COLUMNS
+from .tables import job_tags, jobs, shares
+
+__all__ = ["list_jobs_select", "visible_to"]
+
+
+def visible_to(viewer: str) -> sa.ColumnElement[bool]:
+    """Jobs ``viewer`` owns, or that are shared with them by id or by name.
+
+    The first clause only narrows the owner to the viewer and those who share
+    something with them, so the owner-led indexes drive the query; the second
+    is the exact rule.
+    """
+    sharing_owners = sa.select(sa.literal(viewer)).union(
+        sa.select(shares.c.owner).where(shares.c.user == viewer)
+    )
+    shared = (
+        sa.exists()
+        .where(shares.c.user == viewer)
+        .where(shares.c.owner == jobs.c.owner)
+        .where(shares.c.target.in_([jobs.c.id, jobs.c.name]))
+    )
+    return sa.and_(jobs.c.owner.in_(sharing_owners), sa.or_(jobs.c.owner == viewer, shared))
+
+
+def _filters(query: ListJobsQuery) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = [visible_to(query.viewer)]
+    if query.statuses:
+        where.append(jobs.c.status.in_(sorted(s.value for s in query.statuses)))
+    if query.owners:
+        where.append(jobs.c.owner.in_(sorted(query.owners)))
+    if query.name is not None:
+        where.append(jobs.c.name == query.name)
+    for tag in sorted(query.tags):
+        where.append(sa.exists().where(job_tags.c.job_id == jobs.c.id).where(job_tags.c.tag == tag))
+    if query.q:
+        searched = (jobs.c.name, jobs.c.job_description, jobs.c.image, jobs.c.command)
+        where.append(sa.or_(*(c.icontains(query.q, autoescape=True) for c in searched)))
+    if query.since is not None:
+        where.append(jobs.c.created_at >= query.since)
+    if query.until is not None:
+        where.append(jobs.c.created_at <= query.until)
+    return where
+
+
+def list_jobs_select(query: ListJobsQuery) -> sa.Select[Any]:
+    """The page of ``jobs`` rows ``query`` asks for, newest first.
+
+    Empty fields do not filter (an empty ``statuses`` set included); tags
+    must all be present; ``since``/``until`` bound ``created_at`` inclusively;
+    at most ``query.limit`` rows.
+    """
+    return (
+        sa.select(*JOB_COLUMNS)
+        .where(*_filters(query))
+        .order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+        .limit(max(query.limit, 0))
+    )
