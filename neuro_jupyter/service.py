@@ -33,8 +33,9 @@ from .jobs.parse import (
     parse_job_spec,
     parse_life_span,
     parse_user,
+    spec_fields,
 )
-from .jobs.permissions import require
+from .jobs.permissions import not_found, require
 from .jobs.presets import find_preset
 from .store import JobStore
 
@@ -184,6 +185,14 @@ class JobService:
 
     # -- presets ----------------------------------------------------------
 
+    def spec_fields(self) -> list[dict[str, Any]]:
+        """The job-spec fields, described, with this service's defaults and presets."""
+        return spec_fields(
+            default_preset=self.default_preset,
+            default_life_span=self.default_life_span,
+            presets=[p.name for p in self.list_presets()],
+        )
+
     def list_presets(self) -> list[Preset]:
         """The presets users may choose from, default first."""
         default = find_preset(self.presets, self.default_preset)
@@ -246,11 +255,8 @@ class JobService:
         else:
             job = self.store.find_by_name(parsed.owner or user, parsed.value)
         if job is None:
-            raise NotFound(f"job {ref} not found")
-        try:
-            require(job, user, self.store.shares_for(job), action)
-        except NotFound:
-            raise NotFound(f"job {ref} not found") from None
+            raise not_found(ref)
+        require(job, user, self.store.shares_for(job), action, ref=ref)
         return job
 
     def list(self, query: ListJobsQuery) -> list[Job]:

@@ -90,6 +90,6 @@ def parse_list_query(
         tags=frozenset(parse_tag(t) for t in params.get("tag") or []),
         q=_last(params, "q") or None,
         since=parse_since(since, now) if since else None,
-        until=parse_since(until, now) if until else None,
+        until=parse_since(until, now, "until") if until else None,
         limit=_limit(_last(params, "limit")),
     )

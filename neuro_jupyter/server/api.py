@@ -20,7 +20,7 @@ from tornado.iostream import StreamClosedError
 
 from ..backends.base import TelemetrySample
 from ..jobs.errors import InvalidSpec
-from ..jobs.parse import parse_permission, parse_since, spec_fields
+from ..jobs.parse import parse_permission, parse_since
 from ..jobs.query import parse_flag, parse_list_query
 from .base import NeuroAPIHandler, format_time, job_to_json, preset_to_json, share_to_json
 from .exec import JobExecHandler
@@ -49,7 +49,7 @@ class SpecHandler(NeuroAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json({"fields": spec_fields()})
+        self.write_json({"fields": self.service.spec_fields()})
 
 
 class JobsHandler(NeuroAPIHandler):
