@@ -37,8 +37,7 @@ from ..jobs.model import Job, JobSpec, JobStatus, Preset, Reason, StatusItem
 from .base import Capacity, Endpoint, ExecSession, StatusEvent, TelemetrySample
 from .execs import start_exec
 from .gpus import discover_gpus
-from .jobdir import JobDir, RunnerInfo, Started, process_alive
-from .jobdir import without_credentials
+from .jobdir import JobDir, RunnerInfo, Started, process_alive, without_credentials
 from .launching import check_spec, write_job_dir
 from .logs import read_log
 from .outcome import final_status, kill_orphan, vanished_status

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from collections.abc import Callable
 
 from neuro_jupyter.backends.base import StatusEvent
@@ -14,10 +15,17 @@ SMALL = Preset("cpu-small", 1, 2 << 30)
 
 
 async def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    """Wait until ``predicate()`` is true; fail after ``timeout`` seconds."""
+    """Wait until ``predicate()`` (maybe a coroutine) is true; fail after ``timeout`` s."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not predicate():
+
+    async def check() -> bool:
+        result = predicate()
+        if inspect.isawaitable(result):
+            result = await result
+        return bool(result)
+
+    while not await check():
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(0.02)
@@ -60,9 +68,7 @@ class Recorder:
 
     async def end(self, job_id: str, timeout: float = 15.0) -> StatusItem:
         """Wait for ``job_id`` to finish; its last item."""
-        await wait_for(
-            lambda: any(i.status.is_finished for i in self.items(job_id)), timeout
-        )
+        await wait_for(lambda: any(i.status.is_finished for i in self.items(job_id)), timeout)
         return self.items(job_id)[-1]
 
     async def close(self) -> None:
