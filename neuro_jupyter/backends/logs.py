@@ -105,7 +105,8 @@ class LogIndex:
 
     def offset_since(self, at: float) -> int | None:
         """The offset of the first chunk written at or after ``at``; None if none yet."""
-        i = bisect.bisect_left(self.times, at)
+        # Shown times are rounded to microseconds: one read back must match.
+        i = bisect.bisect_left(self.times, at - 1e-6)
         return self.offsets[i] if i < len(self.offsets) else None
 
 
