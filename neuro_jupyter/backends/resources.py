@@ -44,7 +44,9 @@ def shortfall(preset: Preset, free: Offer) -> str | None:
     if fits_cpu and preset.memory <= free.memory and preset.gpu <= len(free.gpus):
         return None
     wanted = size_text(preset.cpu, preset.memory, preset.gpu)
-    left = size_text(max(free.cpu, 0.0), max(free.memory, 0), len(free.gpus))
+    left = size_text(max(free.cpu, 0.0), max(free.memory, 0), 0)
+    if preset.gpu or free.gpus:
+        left += f", {len(free.gpus)} GPU"
     return f"waiting for {wanted}: {left} free"
 
 

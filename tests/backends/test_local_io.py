@@ -16,11 +16,16 @@ PY = sys.executable
 
 
 async def test_logs_keep_carriage_returns_and_follow_ends_with_the_job(
-    backend: LocalBackend, recorder: Recorder
+    backend: LocalBackend, recorder: Recorder, tmp_path: Path
 ) -> None:
-    job = make_job(
-        f"{PY} -c \"import sys, time; [(sys.stdout.write(f'{{i}}%\\r'), sys.stdout.flush(), time.sleep(0.1)) for i in range(3)]; print('done')\""
+    script = tmp_path / "progress.py"
+    script.write_text(
+        "import sys, time\n"
+        "for i in range(3):\n"
+        "    sys.stdout.write(f'{i}%\\r'); sys.stdout.flush(); time.sleep(0.1)\n"
+        "print('done')\n"
     )
+    job = make_job(f"{PY} {script}")
     await backend.start(job)
     followed = b"".join([chunk async for chunk in backend.logs(job, follow=True)])
     assert followed == b"0%\r1%\r2%\rdone\n"

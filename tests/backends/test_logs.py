@@ -1,0 +1,76 @@
+"""The output file and its time index: writing, reading, following."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from pathlib import Path
+
+from neuro_jupyter.backends.logs import READ_SIZE, LogIndex, LogWriter, format_stamp, read_log
+
+T0 = 1_700_000_000.0
+
+
+async def read_all(path: Path, **kwargs: object) -> bytes:
+    chunks = [c async for c in read_log(path, follow=False, is_done=lambda: True, **kwargs)]  # type: ignore[arg-type]
+    return b"".join(chunks)
+
+
+def write(path: Path, *chunks: tuple[float, bytes]) -> None:
+    writer = LogWriter(path)
+    for at, data in chunks:
+        writer.write(data, now=at)
+    writer.close()
+
+
+def test_format_stamp() -> None:
+    assert format_stamp(T0 + 0.25) == b"2023-11-14T22:13:20.250000Z "
+
+
+async def test_timestamps_prefix_each_line_with_when_it_began(tmp_path: Path) -> None:
+    write(tmp_path, (T0, b"a\nb"), (T0 + 1, b"c\nd\r\n"), (T0 + 2, b"e\n"))
+    stamped = await read_all(tmp_path, timestamps=True)
+    s0, s1, s2 = (format_stamp(T0 + i) for i in range(3))
+    assert stamped == s0 + b"a\n" + s0 + b"bc\n" + s1 + b"d\r\n" + s2 + b"e\n"
+
+
+async def test_since_skips_lines_begun_before(tmp_path: Path) -> None:
+    write(tmp_path, (T0, b"old\npart"), (T0 + 1, b"ial\nnew\n"), (T0 + 2, b"newer\n"))
+    since = datetime.fromtimestamp(T0 + 1, timezone.utc)
+    assert await read_all(tmp_path, since=since) == b"new\nnewer\n"
+    late = datetime.fromtimestamp(T0 + 5, timezone.utc)
+    assert await read_all(tmp_path, since=late) == b""
+
+
+def test_close_writes_share_one_index_record(tmp_path: Path) -> None:
+    write(tmp_path, (T0, b"a"), (T0 + 0.001, b"b"), (T0 + 0.1, b"c"))
+    index = LogIndex(tmp_path / "output.idx")
+    index.refresh()
+    assert index.offsets == [0, 2]
+
+
+async def test_large_output_comes_in_large_chunks(tmp_path: Path) -> None:
+    data = bytes(range(256)) * (3 * READ_SIZE // 256 + 7)
+    write(tmp_path, (T0, data))
+    chunks = [c async for c in read_log(tmp_path, follow=False, is_done=lambda: True)]
+    assert b"".join(chunks) == data
+    assert len(chunks) == 4 and len(chunks[0]) == READ_SIZE
+
+
+async def test_follow_drains_what_was_written_before_the_end(tmp_path: Path) -> None:
+    done = asyncio.Event()
+    got: list[bytes] = []
+
+    async def follow() -> None:
+        async for chunk in read_log(tmp_path, follow=True, is_done=done.is_set):
+            got.append(chunk)
+
+    task = asyncio.create_task(follow())
+    writer = LogWriter(tmp_path)  # the file appears after the reader started
+    writer.write(b"first\n")
+    await asyncio.sleep(0.05)
+    writer.write(b"last\n")
+    writer.close()
+    done.set()
+    await asyncio.wait_for(task, 2)
+    assert b"".join(got) == b"first\nlast\n"

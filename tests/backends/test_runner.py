@@ -1,0 +1,83 @@
+"""The runner on its own: a prepared job folder, ``python -m ...runner``, its reports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import psutil
+
+from neuro_jupyter.backends.jobdir import JobDir, Launch
+from neuro_jupyter.backends.runner import exit_code_of, main
+
+from .utils import wait_for
+
+PY = sys.executable
+
+
+def prepare(tmp_path: Path, argv: list[str], **launch: object) -> JobDir:
+    job_dir = JobDir(tmp_path)
+    job_dir.write_json("env", {"PATH": "/usr/bin:/bin", "X": "1"}, mode=0o600)
+    job_dir.write_json("launch.json", asdict(Launch(argv, str(tmp_path), 0, **launch)))  # type: ignore[arg-type]
+    return job_dir
+
+
+def run_runner(job_dir: JobDir) -> None:
+    """Start the runner as the server does; return once it detached."""
+    argv = [PY, "-m", "neuro_jupyter.backends.runner", str(job_dir.path)]
+    assert subprocess.run(argv, check=False, timeout=10).returncode == 0
+
+
+def test_exit_codes_of_signals() -> None:
+    assert exit_code_of(0) == 0 and exit_code_of(3) == 3
+    assert exit_code_of(-9) == 137 and exit_code_of(-15) == 143
+
+
+def test_usage() -> None:
+    assert main([]) == 2
+
+
+async def test_it_records_output_and_exit_code(tmp_path: Path) -> None:
+    job_dir = prepare(tmp_path, ["sh", "-c", "echo $X; echo err >&2; exit 7"])
+    run_runner(job_dir)
+    await wait_for(lambda: job_dir.exit_code() is not None)
+    assert job_dir.exit_code() == 7
+    assert (tmp_path / "output.log").read_bytes() == b"1\nerr\n"
+    started = job_dir.started()
+    assert started is not None and started.attempt == 0 and started.pgid == started.pid
+    await wait_for(lambda: not job_dir.runner_alive())
+
+
+async def test_leftover_processes_end_with_the_command(tmp_path: Path) -> None:
+    # The background sleep keeps the output pipe open; it must not keep the job alive.
+    job_dir = prepare(tmp_path, ["sh", "-c", "sleep 60 & echo $! > bg.pid; exit 0"])
+    run_runner(job_dir)
+    await wait_for(lambda: job_dir.exit_code() is not None, timeout=5)
+    background = int((tmp_path / "bg.pid").read_text())
+    await wait_for(lambda: not alive(background), timeout=5)
+
+
+async def test_the_killed_file_stops_the_command(tmp_path: Path) -> None:
+    job_dir = prepare(tmp_path, ["sleep", "60"], grace=1.0)
+    run_runner(job_dir)
+    await wait_for(lambda: job_dir.started() is not None)
+    job_dir.write_text("killed", "UserRequested")
+    await wait_for(lambda: job_dir.exit_code() is not None, timeout=5)
+    assert job_dir.exit_code() == 143
+
+
+async def test_a_kill_before_the_start_runs_nothing(tmp_path: Path) -> None:
+    job_dir = prepare(tmp_path, ["sh", "-c", "echo ran"])
+    job_dir.write_text("killed", "UserRequested")
+    run_runner(job_dir)
+    await wait_for(lambda: not job_dir.runner_alive())
+    assert job_dir.started() is None and job_dir.exit_code() is None
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
