@@ -20,8 +20,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,12 +35,13 @@ from ..jobs.model import Job, JobSpec, JobStatus, Preset, Reason, StatusItem
 from .base import Capacity, Endpoint, ExecSession, StatusEvent, TelemetrySample
 from .execs import start_exec
 from .gpus import discover_gpus
-from .jobdir import JobDir, RunnerInfo, Started, process_alive, without_credentials
+from .jobdir import JobDir, RunnerInfo, Started, process_alive
 from .launching import check_spec, write_job_dir
 from .logs import read_log
 from .outcome import final_status, kill_orphan, vanished_status
 from .resources import Offer, free_offer, shortfall, too_big
-from .telemetry import TreeSampler, make_sample
+from .runner import spawn_runner
+from .telemetry import tree_samples
 
 __all__ = ["LocalBackend"]
 
@@ -193,19 +192,7 @@ class LocalBackend(LoggingConfigurable):
         Raises:
             RuntimeError: the runner did not start (see ``runner.log``).
         """
-        argv = [sys.executable, "-m", "neuro_jupyter.backends.runner", str(job_dir.path)]
-        env = without_credentials(os.environ)  # the runner outlives us; keep tokens in
-        package_parent = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
-
-        def spawn() -> int:
-            with open(job_dir.file("runner.log"), "ab") as log:
-                return subprocess.run(
-                    argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                    cwd=job_dir.path, start_new_session=True, check=False,
-                ).returncode  # fmt: skip
-
-        code = await asyncio.to_thread(spawn)
+        code = await asyncio.to_thread(spawn_runner, job_dir, os.environ)
         info = job_dir.runner()
         if code != 0 or info is None:
             raise RuntimeError(f"the job runner did not start (exit code {code})")
@@ -458,20 +445,14 @@ class LocalBackend(LoggingConfigurable):
 
     async def telemetry(self, job: Job, interval: float = 1.0) -> AsyncIterator[TelemetrySample]:
         """CPU and memory of the job's process tree, and its GPUs, every ``interval``."""
-        sampler: TreeSampler | None = None
-        attempt = -1
-        while job.id in self._entries:
+
+        def current() -> Started | None:
             entry = self._running(job)
-            if entry is not None and entry.started is not None:
-                if entry.started.attempt != attempt:  # a restart: a new tree
-                    attempt = entry.started.attempt
-                    sampler = TreeSampler(entry.started.pid, entry.started.create_time)
-                    sampler.sample()  # CPU percent needs a first reading
-                    await asyncio.sleep(interval)
-                reading = sampler.sample() if sampler else None
-                if reading is not None:
-                    yield make_sample(reading[0], reading[1], entry.gpus)
-            await asyncio.sleep(interval)
+            return None if entry is None else entry.started
+
+        gpus = self._entries[job.id].gpus if job.id in self._entries else ()
+        async for sample in tree_samples(current, lambda: job.id in self._entries, gpus, interval):
+            yield sample
 
     async def endpoint(self, job: Job) -> Endpoint | None:
         """``127.0.0.1`` and the job's HTTP port while it runs."""

@@ -25,15 +25,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
 import psutil
 
-from .jobdir import JobDir, Launch, Started, signal_groups
+from .jobdir import JobDir, Launch, Started, signal_groups, without_credentials
 from .logs import LogWriter
 
-__all__ = ["Runner", "main"]
+__all__ = ["Runner", "main", "spawn_runner"]
 
 WATCH_PERIOD = 0.1
 """Seconds between memory checks (and checks for ``killed``)."""
@@ -226,6 +227,24 @@ def _detach(job_dir: JobDir) -> None:
     job_dir.write_json("runner.json", {"pid": me.pid, "create_time": me.create_time()})
     os.write(ready_w, b"1")
     os.close(ready_w)
+
+
+def spawn_runner(job_dir: JobDir, environ: Mapping[str, str]) -> int:
+    """Start the runner for ``job_dir``; wait until it detached. The launcher's exit code.
+
+    Blocking (run it in a thread). The runner gets ``environ`` minus
+    credentials: it outlives the server, and nothing of the server's secrets
+    should live on with it.
+    """
+    argv = [sys.executable, "-m", "neuro_jupyter.backends.runner", str(job_dir.path)]
+    env = without_credentials(environ)
+    package_parent = str(Path(__file__).resolve().parents[2])  # importable as installed or not
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+    with open(job_dir.file("runner.log"), "ab") as log:
+        return subprocess.run(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+            cwd=job_dir.path, start_new_session=True, check=False,
+        ).returncode  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timezone
 
 import psutil
 
 from .base import TelemetrySample
 from .gpus import GpuUsage, gpu_usage
+from .jobdir import Started
 
-__all__ = ["TreeSampler", "make_sample"]
+__all__ = ["TreeSampler", "make_sample", "tree_samples"]
 
 
 class TreeSampler:
@@ -67,3 +69,29 @@ def make_sample(cpu: float, memory: int, gpus: Sequence[int]) -> TelemetrySample
         gpu_memory=sum(r.memory_used for r in readings),
         gpus=tuple(r.to_json() for r in readings),
     )
+
+
+async def tree_samples(
+    current: Callable[[], Started | None],
+    live: Callable[[], bool],
+    gpus: Sequence[int],
+    interval: float,
+) -> AsyncIterator[TelemetrySample]:
+    """Samples of the attempt ``current()`` every ``interval`` while ``live()``.
+
+    A restart starts a new process tree, and a new sampler for it.
+    """
+    sampler: TreeSampler | None = None
+    attempt = -1
+    while live():
+        started = current()
+        if started is not None:
+            if started.attempt != attempt:
+                attempt = started.attempt
+                sampler = TreeSampler(started.pid, started.create_time)
+                sampler.sample()  # CPU percent needs a first reading
+                await asyncio.sleep(interval)
+            reading = sampler.sample() if sampler else None
+            if reading is not None:
+                yield make_sample(reading[0], reading[1], gpus)
+        await asyncio.sleep(interval)
