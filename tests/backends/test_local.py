@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from neuro_jupyter.backends.base import Endpoint
+from neuro_jupyter.backends.base import Backend, Endpoint
 from neuro_jupyter.backends.jobdir import JobDir, RunnerInfo
 from neuro_jupyter.backends.local import LocalBackend
 from neuro_jupyter.jobs.errors import InvalidSpec
@@ -284,3 +284,11 @@ def test_check_refuses_what_this_machine_cannot_run(dirs: dict[str, str]) -> Non
         backend.check("alice", JobSpec("img", "echo", workdir="/no/such/dir"), SMALL)
     assert e.value.field == "workdir"
     backend.check("alice", JobSpec("img", "echo", workdir="/"), SMALL)
+
+
+def test_local_backend_is_a_backend(dirs: dict[str, str]) -> None:
+    backend: Backend = make_backend(dirs)  # mypy checks the protocol structurally
+    assert isinstance(backend, Backend)
+    assert backend.runtime.startswith("local:")
+    capacity = backend.capacity()
+    assert (capacity.cpu, capacity.memory, capacity.gpu) == (4.0, 8 << 30, 0)
