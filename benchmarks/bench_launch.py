@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.real_server import TOKEN, RealServer  # noqa: E402
+from tests.real_server import TOKEN, RealServer
 
 COMMANDS = {
     "echo": ["echo", "x"],
@@ -65,9 +65,7 @@ def first_byte_job(server: RealServer, argv: list[str]) -> tuple[float, float]:
 
 def report(label: str, values: list[float]) -> None:
     ms = [v * 1000 for v in values]
-    print(
-        f"{label:<40} p50 {statistics.median(ms):8.1f} ms   p95 {percentile(ms, 0.95):8.1f} ms"
-    )
+    print(f"{label:<40} p50 {statistics.median(ms):8.1f} ms   p95 {percentile(ms, 0.95):8.1f} ms")
 
 
 def main() -> None:
@@ -78,7 +76,7 @@ def main() -> None:
         server = RealServer(Path(tmp))
         server.start()
         try:
-            for name, argv in COMMANDS.items():
+            for _name, argv in COMMANDS.items():
                 popen = [first_byte_popen(argv) for _ in range(args.jobs)]
                 pairs = [first_byte_job(server, argv) for _ in range(args.jobs)]
                 first = [p[0] for p in pairs]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.real_server import TOKEN, RealServer  # noqa: E402
+from tests.real_server import TOKEN, RealServer
 
 CHUNK = 1 << 20
 
@@ -73,7 +73,9 @@ def main() -> None:
             )
             server.wait_job(job["id"], lambda j: j["status"] == "succeeded", timeout=600)
             print(f"job wrote {args.size_mb} MB in {time.perf_counter() - start:.1f} s")
-            log = max((server.data_dir / "jobs" / job["id"]).iterdir(), key=lambda p: p.stat().st_size)
+            log = max(
+                (server.data_dir / "jobs" / job["id"]).iterdir(), key=lambda p: p.stat().st_size
+            )
             assert log.stat().st_size == size, log.stat().st_size
             read_cat(log)  # warm the page cache for both readers
             cat_times: list[float] = []

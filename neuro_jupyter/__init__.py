@@ -13,4 +13,3 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .server.extension import NeuroJobsApp
 
     return [{"module": "neuro_jupyter", "app": NeuroJobsApp}]
-

@@ -8,6 +8,7 @@ jupyter-server-proxy does with ``ServerProxy``. Configure as
 
 from __future__ import annotations
 
+import getpass
 import os
 from typing import Any
 
@@ -88,8 +89,26 @@ class NeuroJobs(LoggingConfigurable):
 
     cluster_name = Unicode("local", config=True, help="The cluster name shown on jobs.")
 
+    local_user = Unicode(
+        config=True,
+        help="""Owner of jobs on a single-user server. jupyter_server's own token
+        and password logins name no user (each request is an anonymous one), so
+        there the one user is this name: $JUPYTERHUB_USER, else the OS user.
+        Identity providers that name users (JupyterHub, custom) are used as is.""",
+    )
+
+    @default("local_user")
+    def _default_local_user(self) -> str:
+        try:
+            fallback = getpass.getuser()
+        except (KeyError, OSError):
+            fallback = "user"
+        return os.environ.get("JUPYTERHUB_USER") or fallback
+
     default_life_span = Unicode(
-        "1d", config=True, help="Life span of jobs that give none (`2d3h20m` grammar, 0 = no limit)."
+        "1d",
+        config=True,
+        help="Life span of jobs that give none (`2d3h20m` grammar, 0 = no limit).",
     )
 
     life_span_check_interval = Float(
@@ -103,7 +122,7 @@ class NeuroJobs(LoggingConfigurable):
         fill the backend's traits of those names that configuration left
         unset; traits the backend does not have are ignored.
         """
-        cls = self.backend_class
+        cls: Any = self.backend_class
         configured = self.config.get(cls.__name__, {})
         own = {
             name: value

@@ -8,6 +8,7 @@ It raises domain errors only (``jobs.errors``), never HTTP ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -106,10 +107,8 @@ class JobService:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
         self._tasks.clear()
         if self._started is not None:
             await self.backend.shutdown()
@@ -162,9 +161,7 @@ class JobService:
                 log.info("job %s reached its life span of %ss", job.id, limit)
                 await self.backend.kill(job, Reason.LIFE_SPAN_ENDED)
 
-    async def wait_for(
-        self, job_id: str, predicate: Callable[[Job], bool], timeout: float
-    ) -> Job:
+    async def wait_for(self, job_id: str, predicate: Callable[[Job], bool], timeout: float) -> Job:
         """Wait until the stored job satisfies ``predicate``; the job then.
 
         Raises:
@@ -259,7 +256,7 @@ class JobService:
         require(job, user, self.store.shares_for(job), action, ref=ref)
         return job
 
-    def list(self, query: ListJobsQuery) -> list[Job]:
+    def list_jobs(self, query: ListJobsQuery) -> list[Job]:
         """The jobs ``query.viewer`` may see that match the query, newest first."""
         return self.store.list(query)
 
@@ -310,7 +307,9 @@ class JobService:
         job = self.resolve(user, ref, "logs")
         return self.backend.logs(job, follow=follow, since=since, timestamps=timestamps)
 
-    def telemetry(self, user: str, ref: str, interval: float = 1.0) -> AsyncIterator[TelemetrySample]:
+    def telemetry(
+        self, user: str, ref: str, interval: float = 1.0
+    ) -> AsyncIterator[TelemetrySample]:
         """Resource-use samples while the job runs."""
         job = self.resolve(user, ref, "top")
         return self.backend.telemetry(job, interval)

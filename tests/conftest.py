@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -30,7 +31,21 @@ class TwoUsersIdentityProvider(IdentityProvider):  # type: ignore[misc]
         auth = handler.request.headers.get("Authorization", "")
         token = auth[len("token ") :] if auth.startswith("token ") else ""
         name = self.users.get(token)
-        return User(username=name) if name else None
+        if not name:
+            return None
+        # As jupyter_server's own token login: token requests skip the XSRF check.
+        handler._token_authenticated = True
+        return User(username=name)
+
+
+@pytest.fixture
+async def jp_asyncio_loop() -> asyncio.AbstractEventLoop:
+    """pytest-jupyter's loop is pytest-asyncio's: one loop per test for server and test.
+
+    Without this, pytest-jupyter builds the server on a loop of its own while
+    pytest-asyncio runs the test body on another, and requests never finish.
+    """
+    return asyncio.get_running_loop()
 
 
 @pytest.fixture

@@ -29,6 +29,8 @@ __all__ = ["API_PREFIX", "api_handlers"]
 
 API_PREFIX = "neuro/api/v1"
 _REF = r"(?P<ref>[^/]+)"
+LOG_CONTENT_TYPE = "text/plain; charset=utf-8"
+SSE_CONTENT_TYPE = "text/event-stream"
 
 
 class PresetsHandler(NeuroAPIHandler):
@@ -60,7 +62,7 @@ class JobsHandler(NeuroAPIHandler):
     async def get(self) -> None:
         params = {k: self.get_query_arguments(k) for k in self.request.query_arguments}
         query = parse_list_query(self.user_name, params, datetime.now(timezone.utc))
-        jobs = self.service.list(query)
+        jobs = self.service.list_jobs(query)
         self.write_json({"jobs": [job_to_json(j, self.public_root) for j in jobs]})
 
     @web.authenticated
@@ -127,7 +129,7 @@ class LogsHandler(NeuroAPIHandler):
             since=parse_since(since, datetime.now(timezone.utc)) if since else None,
             timestamps=parse_flag(self.get_query_argument("timestamps", "false"), "timestamps"),
         )
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("Content-Type", LOG_CONTENT_TYPE)
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-cache")
         await self._stream(chunks)
@@ -141,7 +143,7 @@ class LogsHandler(NeuroAPIHandler):
             pass  # the reader went away; the job goes on
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
-        self.finish()
+        self.finish(set_content_type=LOG_CONTENT_TYPE)
 
 
 def _sample_json(sample: TelemetrySample) -> dict[str, Any]:
@@ -169,7 +171,7 @@ class TopHandler(NeuroAPIHandler):
         if not 0.1 <= seconds <= 60:
             raise InvalidSpec("interval", "interval must be seconds from 0.1 to 60")
         samples = self.service.telemetry(self.user_name, ref, seconds)
-        self.set_header("Content-Type", "text/event-stream")
+        self.set_header("Content-Type", SSE_CONTENT_TYPE)
         self.set_header("Cache-Control", "no-cache")
         try:
             async for sample in samples:
@@ -180,7 +182,7 @@ class TopHandler(NeuroAPIHandler):
             return
         finally:
             await samples.aclose()  # type: ignore[attr-defined]
-        self.finish()
+        self.finish(set_content_type=SSE_CONTENT_TYPE)
 
 
 class SharesHandler(NeuroAPIHandler):
@@ -208,8 +210,7 @@ class ShareHandler(NeuroAPIHandler):
     @authorized
     async def delete(self, ref: str, user: str) -> None:
         self.service.unshare(self.user_name, ref, user)
-        self.set_status(204)
-        self.finish()
+        self.finish_empty()
 
 
 class OpenAPIHandler(NeuroAPIHandler):

@@ -13,7 +13,7 @@ from http.client import responses
 from typing import Any
 from urllib.parse import quote
 
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
 from ..jobs.errors import Conflict, Forbidden, InvalidSpec, NeuroError, NotFound
@@ -24,6 +24,7 @@ from ..service import JobService
 __all__ = ["NeuroAPIHandler", "format_time", "job_to_json", "preset_to_json", "share_to_json"]
 
 SERVICE_KEY = "neuro_jobs_service"
+SINGLE_USER_KEY = "neuro_single_user"
 
 _STATUS_OF: tuple[tuple[type[NeuroError], int], ...] = (
     (InvalidSpec, 400),
@@ -108,6 +109,19 @@ def share_to_json(share: Share) -> dict[str, Any]:
     }
 
 
+def user_name_of(handler: Any) -> str:
+    """The user an authenticated request acts as.
+
+    On a single-user server the login names nobody (jupyter_server makes up an
+    anonymous user per request), so the configured local user owns everything.
+    """
+    single = handler.settings.get(SINGLE_USER_KEY)
+    if single:
+        return str(single)
+    user = handler.current_user
+    return str(getattr(user, "username", None) or user)
+
+
 class NeuroAPIHandler(APIHandler):
     """Base of the REST handlers: authenticated JSON over :class:`JobService`."""
 
@@ -122,9 +136,7 @@ class NeuroAPIHandler(APIHandler):
     @property
     def user_name(self) -> str:
         """The Jupyter user making the request: the owner of what it creates."""
-        user = self.current_user
-        name = getattr(user, "username", None) or getattr(user, "name", None) or str(user)
-        return str(name)
+        return user_name_of(self)
 
     @property
     def public_root(self) -> str:
@@ -159,6 +171,13 @@ class NeuroAPIHandler(APIHandler):
     def write_job(self, job: Job, status: int = 200) -> None:
         """Answer with one job record."""
         self.write_json(job_to_json(job, self.public_root), status)
+
+    def finish_empty(self) -> None:
+        """Answer 204 with no body (APIHandler.finish would call it JSON)."""
+        self.update_api_activity()
+        self.set_status(204)
+        self.clear_header("Content-Type")
+        JupyterHandler.finish(self)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error as ``{"error", "field"}``; domain errors get their own status."""

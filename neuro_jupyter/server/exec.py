@@ -13,6 +13,7 @@ Authentication, permission (write) and the job being running are checked
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -29,7 +30,7 @@ from ..jobs.errors import Conflict, InvalidSpec, NeuroError
 from ..jobs.model import JobStatus
 from ..jobs.query import parse_flag
 from ..service import JobService
-from .base import SERVICE_KEY, status_of
+from .base import SERVICE_KEY, status_of, user_name_of
 
 __all__ = ["JobExecHandler"]
 
@@ -57,7 +58,7 @@ class JobExecHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type:
             raise web.HTTPError(403)
         try:
             await self.service.ready()
-            self.user_name = str(getattr(user, "username", user))
+            self.user_name = user_name_of(self)
             job = self.service.resolve(self.user_name, ref, "exec")
             if job.status is not JobStatus.RUNNING:
                 raise Conflict(f"job {ref} is {job.status.value}, not running")
@@ -97,10 +98,8 @@ class JobExecHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type:
             session.kill()
 
     def _send(self, message: dict[str, Any]) -> None:
-        try:
+        with contextlib.suppress(WebSocketClosedError):
             self.write_message(json.dumps(message))
-        except WebSocketClosedError:
-            pass
 
     async def on_message(self, message: str | bytes) -> None:
         """Bytes go to stdin; text is a JSON control."""

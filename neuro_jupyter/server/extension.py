@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Instance
 
 from ..config import NeuroJobs
 from ..service import JobService
 from .api import API_PREFIX, api_handlers
-from .base import SERVICE_KEY
+from .base import SERVICE_KEY, SINGLE_USER_KEY
 
 __all__ = ["NeuroJobsApp", "api_url"]
 
@@ -47,6 +48,7 @@ class NeuroJobsApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         """Build the service and export the API's address to child processes."""
+        assert self.serverapp is not None
         self.neuro = NeuroJobs(parent=self)
         self.service = self.neuro.make_service(
             jobs_dir=os.path.join(self.neuro.data_dir, "jobs"),
@@ -54,7 +56,17 @@ class NeuroJobsApp(ExtensionApp):
             default_workdir=self.serverapp.root_dir,
         )
         self.settings[SERVICE_KEY] = self.service
+        self.settings[SINGLE_USER_KEY] = self._single_user()
         self._export_environment()
+
+    def _single_user(self) -> str | None:
+        """The owner of every request, where the server's login names no user."""
+        assert self.serverapp is not None
+        provider = type(self.serverapp.identity_provider)
+        if provider in (IdentityProvider, PasswordIdentityProvider):
+            assert self.neuro is not None
+            return str(self.neuro.local_user)
+        return None
 
     def initialize_handlers(self) -> None:
         """Add the API routes (ExtensionApp prefixes ``base_url``)."""
@@ -63,6 +75,7 @@ class NeuroJobsApp(ExtensionApp):
     def _export_environment(self) -> None:
         # Kernels and terminals inherit the server's os.environ; jobs do not
         # (the local backend strips credentials from their environment).
+        assert self.serverapp is not None
         os.environ["NEURO_API_URL"] = api_url(self.serverapp)
         token = self.serverapp.identity_provider.token
         if token:

@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
-from collections.abc import Callable
 
 from neuro_jupyter.backends.base import StatusEvent
 from neuro_jupyter.backends.local import LocalBackend
 from neuro_jupyter.jobs.model import Job, JobSpec, JobStatus, Preset, StatusItem
+from tests.utils import wait_for
 
 SMALL = Preset("cpu-small", 1, 2 << 30)
-
-
-async def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    """Wait until ``predicate()`` (maybe a coroutine) is true; fail after ``timeout`` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-
-    async def check() -> bool:
-        result = predicate()
-        if inspect.isawaitable(result):
-            result = await result
-        return bool(result)
-
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.02)
 
 
 def make_job(command: str, preset: Preset = SMALL, owner: str = "alice", **spec: object) -> Job:

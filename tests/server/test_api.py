@@ -17,7 +17,9 @@ pytestmark = pytest.mark.usefixtures("jp_serverapp")
 SH = "sh -c"
 
 
-async def job_when(api: Api, ref: str, done: Any, *, user: str = "alice", timeout: float = 20) -> Any:
+async def job_when(
+    api: Api, ref: str, done: Any, *, user: str = "alice", timeout: float = 20
+) -> Any:
     """Poll the API until ``done(job)``; the job then."""
     latest: dict[str, Any] = {}
 
@@ -85,7 +87,9 @@ async def test_exit_code_three_fails_with_that_code(api: Api) -> None:
 
 
 async def test_kill_cancels_a_running_job(api: Api) -> None:
-    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": "sleep 60", "name": "sleeper"})
+    _, job = await api(
+        "POST", "jobs", {"image": "ubuntu", "command": "sleep 60", "name": "sleeper"}
+    )
     await job_when(api, "sleeper", lambda j: j["status"] == "running")
     status, killed = await api("DELETE", "jobs/sleeper")
     assert status == 200
@@ -96,12 +100,20 @@ async def test_kill_cancels_a_running_job(api: Api) -> None:
 
 
 async def test_life_span_end_cancels_and_bump_extends_it(api: Api) -> None:
-    await api("POST", "jobs", {"image": "ubuntu", "command": "sleep 60", "name": "short", "life_span": "1s"})
+    await api(
+        "POST",
+        "jobs",
+        {"image": "ubuntu", "command": "sleep 60", "name": "short", "life_span": "1s"},
+    )
     job = await job_when(api, "short", finished)
     assert (job["status"], job["reason"]) == ("cancelled", "LifeSpanEnded")
     assert job["life_span"] == 1
 
-    await api("POST", "jobs", {"image": "ubuntu", "command": "sleep 60", "name": "bumped", "life_span": "2s"})
+    await api(
+        "POST",
+        "jobs",
+        {"image": "ubuntu", "command": "sleep 60", "name": "bumped", "life_span": "2s"},
+    )
     status, bumped = await api("POST", "jobs/bumped/life-span", {"add": "1h"})
     assert status == 200, bumped
     assert bumped["life_span"] == 3602
@@ -169,7 +181,9 @@ async def test_job_environment_names_the_job_and_carries_no_credentials(api: Api
     assert "alice-secret-token" not in logs.decode()
 
 
-async def test_server_exports_api_address_for_its_kernels(jp_serverapp: Any, jp_base_url: str) -> None:
+async def test_server_exports_api_address_for_its_kernels(
+    jp_serverapp: Any, jp_base_url: str
+) -> None:
     assert os.environ["NEURO_API_URL"].endswith(f"{jp_base_url}neuro/api/v1/")
     assert os.environ["NEURO_API_URL"].startswith("http://127.0.0.1:")
     assert os.environ["NEURO_API_TOKEN"] == "alice-secret-token"
@@ -181,7 +195,7 @@ async def test_logs_follow_streams_until_the_end_keeping_carriage_returns(api: A
     status, logs = await api("GET", f"jobs/{job['id']}/logs", params={"follow": "true"}, raw=True)
     assert status == 200
     assert logs == b"a\rb\rc\ndone\n"
-    _, job = await api("GET", f"jobs/{job['id']}")
+    job = await job_when(api, job["id"], finished)
     assert job["status"] == "succeeded"
 
 
@@ -206,7 +220,11 @@ async def test_rerun_starts_a_new_job_from_the_same_spec(api: Api) -> None:
 
 
 async def test_list_filters_by_status_tag_and_search(api: Api) -> None:
-    await api("POST", "jobs", {"image": "ubuntu", "command": "sleep 30", "tags": ["kind:x"], "name": "tagged"})
+    await api(
+        "POST",
+        "jobs",
+        {"image": "ubuntu", "command": "sleep 30", "tags": ["kind:x"], "name": "tagged"},
+    )
     await api("POST", "jobs", {"image": "ubuntu", "command": "true", "name": "plain"})
     await job_when(api, "plain", finished)
     await job_when(api, "tagged", lambda j: j["status"] == "running")

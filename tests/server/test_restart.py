@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Iterator
@@ -43,14 +44,14 @@ def test_job_whose_process_vanished_while_down_is_failed_saying_so(
     real_server: RealServer,
 ) -> None:
     job = real_server.request("POST", "jobs", {"image": "ubuntu", "command": "sleep 60"})
-    running = real_server.wait_job(job["id"], lambda j: j["status"] == "running")
+    real_server.wait_job(job["id"], lambda j: j["status"] == "running")
     real_server.kill_hard()
     # While the server is down, the whole job (runner included) disappears.
     job_dir = real_server.data_dir / "jobs" / job["id"]
-    for name in ("runner.pid",):
-        pid = int((job_dir / name).read_text().split()[0])
-        os.kill(pid, signal.SIGKILL)
-    os.killpg(int(running["id"] and (job_dir / "job.pgid").read_text().split()[0]), signal.SIGKILL)
+    runner = json.loads((job_dir / "runner.json").read_text())
+    started = json.loads((job_dir / "started").read_text())
+    os.kill(runner["pid"], signal.SIGKILL)
+    os.killpg(started["pgid"], signal.SIGKILL)
 
     real_server.start()
     done = real_server.wait_job(job["id"], lambda j: j["status"] == "failed")
