@@ -12,14 +12,19 @@ Not a test: pytest never collects it (it lives outside ``tests/``).
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import os
 import random
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from neuro_jupyter.backends.local import LocalBackend
 from neuro_jupyter.jobs.model import (
     Job,
     JobSpec,
@@ -35,6 +40,9 @@ from neuro_jupyter.store import JobStore
 from neuro_jupyter.store.queries import list_jobs_select
 from neuro_jupyter.store.rows import job_rows
 from neuro_jupyter.store.tables import job_tags, jobs, status_history
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.real_server import TOKEN, RealServer
 
 VIEWER = "user0"
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -157,6 +165,7 @@ def main() -> None:
             )
             print(f"viewer {VIEWER} owns {len(own):,} of them")
             report(store, args.repeat)
+        report_http(path, Path(tmp), args.repeat)
 
 
 def report(store: JobStore, repeat: int) -> None:
@@ -178,6 +187,52 @@ def report(store: JobStore, repeat: int) -> None:
     print("\nEXPLAIN QUERY PLAN for status=running&tag=x:")
     for line in query_plan(store, main_query):
         print(line)
+
+
+class IdleBackend(LocalBackend):
+    """A local backend that adopts and ends nothing: the filled jobs have no
+    processes (reconciling would mark every live one vanished) and started
+    long ago (the life-span check would cancel them)."""
+
+    async def reconcile(self, jobs: Sequence[Job]) -> None:
+        return None
+
+    async def kill(self, job: Job, reason: str) -> None:
+        return None
+
+
+def report_http(db: Path, tmp: Path, repeat: int) -> None:
+    """Time ``GET jobs?status=running&tag=x`` through a real jupyter server."""
+    (tmp / "server").mkdir()
+    here = str(Path(__file__).resolve().parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])}
+    server = RealServer(
+        tmp / "server",
+        extra_args=[
+            f"--NeuroJobs.db_url=sqlite:///{db}",
+            f"--NeuroJobs.local_user={VIEWER}",
+            "--NeuroJobs.backend_class=bench_ps.IdleBackend",
+        ],
+        env=env,
+    )
+    server.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        path = "/neuro/api/v1/jobs?status=running&tag=x"
+        headers = {"Authorization": f"token {TOKEN}"}
+        times, rows = [], 0
+        for _ in range(repeat):
+            start = time.perf_counter()
+            connection.request("GET", path, headers=headers)
+            body = connection.getresponse().read()
+            times.append((time.perf_counter() - start) * 1000)
+            rows = len(json.loads(body)["jobs"])
+        times.sort()
+        p50, p95 = statistics.median(times), times[int(0.95 * (len(times) - 1))]
+        print(f"\nHTTP GET {path} (keep-alive, {repeat} runs)")
+        print(f"{'':<26} {p50:>8.2f} {p95:>8.2f} {rows:>6}")
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

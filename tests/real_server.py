@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,12 @@ def free_port() -> int:
 class RealServer:
     """``jupyter server`` as a separate process, with the extension enabled on install."""
 
-    def __init__(self, tmp_path: Path, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        extra_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.data_dir = tmp_path / "neuro"
         self.root_dir = tmp_path / "root"
         self.root_dir.mkdir(exist_ok=True)
@@ -35,6 +40,7 @@ class RealServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.log = tmp_path / "server.log"
         self.extra_args = list(extra_args)
+        self.env = dict(env) if env is not None else None
 
     @property
     def api(self) -> str:
@@ -50,7 +56,9 @@ class RealServer:
             *self.extra_args,
         ]  # fmt: skip
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, env=self.env
+            )
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 30) -> None:
