@@ -15,7 +15,15 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .backends.base import Backend, Endpoint, ExecSession, StatusEvent, TelemetrySample
+from .backends.base import (
+    Backend,
+    Endpoint,
+    ExecSession,
+    LogChunk,
+    StatusEvent,
+    TelemetrySample,
+    ZeroCopyLogs,
+)
 from .jobs.errors import Conflict, IllegalTransition, InvalidSpec, NotFound
 from .jobs.model import (
     Job,
@@ -305,6 +313,24 @@ class JobService:
     ) -> AsyncIterator[bytes]:
         """The job's output as written; with ``follow``, until it ends."""
         job = self.resolve(user, ref, "logs")
+        return self.backend.logs(job, follow=follow, since=since, timestamps=timestamps)
+
+    def log_stream(
+        self,
+        user: str,
+        ref: str,
+        *,
+        follow: bool = False,
+        since: datetime | None = None,
+        timestamps: bool = False,
+    ) -> AsyncIterator[LogChunk]:
+        """As :meth:`logs`, with file regions where the backend's logs are files.
+
+        For senders that can pass a file straight to a socket (the REST API).
+        """
+        job = self.resolve(user, ref, "logs")
+        if isinstance(self.backend, ZeroCopyLogs) and since is None and not timestamps:
+            return self.backend.log_regions(job, follow=follow)
         return self.backend.logs(job, follow=follow, since=since, timestamps=timestamps)
 
     def telemetry(

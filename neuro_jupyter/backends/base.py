@@ -19,8 +19,11 @@ __all__ = [
     "Capacity",
     "Endpoint",
     "ExecSession",
+    "FileRegion",
+    "LogChunk",
     "StatusEvent",
     "TelemetrySample",
+    "ZeroCopyLogs",
 ]
 
 
@@ -68,6 +71,29 @@ class TelemetrySample:
 
 
 @dataclass(frozen=True)
+class FileRegion:
+    """Bytes ``[offset, offset + length)`` of a file that only ever grows.
+
+    A backend whose logs are files hands out regions instead of bytes, so the
+    server can send them with ``sendfile`` (no copy through Python).
+    """
+
+    path: str
+    offset: int
+    length: int
+
+    def read(self) -> bytes:
+        """The region's bytes, for consumers that cannot send files."""
+        with open(self.path, "rb") as file:
+            file.seek(self.offset)
+            return file.read(self.length)
+
+
+LogChunk = bytes | FileRegion
+"""A piece of a log: bytes, or a region of the file that holds them."""
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """Where the proxy reaches a job's HTTP port."""
 
@@ -95,6 +121,14 @@ class ExecSession(Protocol):
 
     def kill(self) -> None:
         """End the command now."""
+
+
+@runtime_checkable
+class ZeroCopyLogs(Protocol):
+    """Backends whose logs are files on this machine (the local one)."""
+
+    def log_regions(self, job: Job, *, follow: bool = False) -> AsyncIterator[LogChunk]:
+        """As ``logs(job, follow=follow)``, with the file's bytes as regions."""
 
 
 @runtime_checkable

@@ -18,12 +18,13 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from ..backends.base import TelemetrySample
+from ..backends.base import LogChunk, TelemetrySample
 from ..jobs.errors import InvalidSpec
 from ..jobs.parse import parse_permission, parse_since
 from ..jobs.query import parse_flag, parse_list_query
 from .base import NeuroAPIHandler, format_time, job_to_json, preset_to_json, share_to_json
 from .exec import JobExecHandler
+from .sendfile import write_log_chunk
 
 __all__ = ["API_PREFIX", "api_handlers"]
 
@@ -122,7 +123,7 @@ class LogsHandler(NeuroAPIHandler):
     @authorized
     async def get(self, ref: str) -> None:
         since = self.get_query_argument("since", None)
-        chunks = self.service.logs(
+        chunks = self.service.log_stream(
             self.user_name,
             ref,
             follow=parse_flag(self.get_query_argument("follow", "false"), "follow"),
@@ -134,11 +135,10 @@ class LogsHandler(NeuroAPIHandler):
         self.set_header("Cache-Control", "no-cache")
         await self._stream(chunks)
 
-    async def _stream(self, chunks: AsyncIterator[bytes]) -> None:
+    async def _stream(self, chunks: AsyncIterator[LogChunk]) -> None:
         try:
             async for chunk in chunks:
-                self.write(chunk)
-                await self.flush()
+                await write_log_chunk(self, chunk)
         except StreamClosedError:
             pass  # the reader went away; the job goes on
         finally:

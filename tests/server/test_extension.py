@@ -8,9 +8,10 @@ import sys
 from typing import Any
 
 import pytest
+from openapi_spec_validator import validate
 from tornado.httpclient import HTTPClientError
 
-from neuro_jupyter.server.api import api_handlers
+from neuro_jupyter.server.api import api_handlers, openapi_document
 
 pytestmark = pytest.mark.usefixtures("jp_serverapp")
 
@@ -65,3 +66,18 @@ def test_pip_install_enables_the_server_extension() -> None:
     lines = (result.stdout + result.stderr).splitlines()
     assert any("neuro_jupyter" in line and "enabled" in line for line in lines), lines
     assert any("neuro_jupyter" in line and "OK" in line for line in lines), lines
+
+
+def spec_path(pattern: str) -> str:
+    """A route pattern as the OpenAPI document writes its path."""
+    path = "/" + pattern.removeprefix("neuro/api/v1/")
+    return path.replace("(?P<ref>[^/]+)", "{ref}").replace("(?P<user>[^/]+)", "{user}")
+
+
+def test_openapi_document_names_exactly_the_served_routes() -> None:
+    document = openapi_document()
+    validate(document)
+    assert {spec_path(p) for p, _ in api_handlers()} == set(document["paths"])
+    for pattern, handler in api_handlers():
+        documented = {m for m in document["paths"][spec_path(pattern)] if m in METHODS}
+        assert documented == {m for m in METHODS if m in vars(handler)}, pattern
