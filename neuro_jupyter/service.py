@@ -88,7 +88,9 @@ class JobService:
         self.cluster = cluster
         self.default_life_span = default_life_span
         self.life_span_check_interval = life_span_check_interval
-        self._changed = asyncio.Condition()
+        # Set on every recorded change, then replaced: waiters take the current
+        # one before they look, so no change slips between look and wait.
+        self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._started: asyncio.Task[None] | None = None
         self._life_span_asked: set[str] = set()
@@ -138,15 +140,10 @@ class JobService:
             log.debug("ignored %s for %s", event.item, event.job_id)
             if event.backend_state is not None:
                 self.store.set_backend_state(event.job_id, event.backend_state)
-        self._notify()
-
-    def _notify(self) -> None:
-        async def notify() -> None:
-            async with self._changed:
-                self._changed.notify_all()
-
-        self._tasks.append(asyncio.ensure_future(notify()))
-        self._tasks = [t for t in self._tasks if not t.done()]
+        if event.item.status.is_finished:
+            self._life_span_asked.discard(event.job_id)
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     async def _life_span_loop(self) -> None:
         while True:
@@ -177,14 +174,14 @@ class JobService:
         """
 
         async def wait() -> Job:
-            async with self._changed:
-                while True:
-                    job = self.store.get(job_id)
-                    if job is None:
-                        raise NotFound(f"job {job_id} not found")
-                    if predicate(job):
-                        return job
-                    await self._changed.wait()
+            while True:
+                changed = self._changed
+                job = self.store.get(job_id)
+                if job is None:
+                    raise NotFound(f"job {job_id} not found")
+                if predicate(job):
+                    return job
+                await changed.wait()
 
         return await asyncio.wait_for(wait(), timeout)
 
