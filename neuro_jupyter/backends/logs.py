@@ -33,6 +33,9 @@ INDEX_NAME = "output.idx"
 READ_SIZE = 1 << 20
 """Bytes per read when serving logs: large reads keep pace with ``cat``."""
 _RECORD = struct.Struct("<Qd")
+_FIRST_WAIT = 0.002
+"""The first wait for more output: new output often follows soon (a job that
+just started, a burst); waits double from here up to ``poll_interval``."""
 _COALESCE = 0.005
 """Chunks written within 5 ms share one index record: a chatty job does not
 grow an index record per line, and times stay within 5 ms."""
@@ -173,10 +176,12 @@ async def read_log(
     skips lines that began before it; ``timestamps`` prefixes every line.
     """
     log = job_dir / LOG_NAME
+    wait = _FIRST_WAIT
     while not log.exists():
         if not follow or is_done():
             return
-        await asyncio.sleep(poll_interval)
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, poll_interval)
     index = LogIndex(job_dir / INDEX_NAME)
     pos, skip_partial = (0, False) if since is None else _start_offset(log, index, since)
     stamper = _Stamper(index) if timestamps else None
@@ -185,14 +190,17 @@ async def read_log(
         draining = False
         while True:
             data = f.read(READ_SIZE)
-            if not data:
+            if data:
+                wait = _FIRST_WAIT
+            else:
                 if not follow or draining:
                     return
                 # Decide before the next read: output written before the runner
                 # recorded the end is all in the file once is_done() is true.
                 draining = is_done()
                 if not draining:
-                    await asyncio.sleep(poll_interval)
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, poll_interval)
                 continue
             base, pos = pos, pos + len(data)
             if skip_partial:
