@@ -36,8 +36,10 @@ from .base import Capacity, Endpoint, ExecSession, StatusEvent, TelemetrySample
 from .execs import start_exec
 from .gpus import discover_gpus
 from .jobdir import JobDir, RunnerInfo, Started, process_alive
+from .launcher import LauncherClient, LauncherFault, stop_launcher
 from .launching import check_spec, write_job_dir
 from .logs import read_log
+from .notify import Listener
 from .outcome import final_status, kill_orphan, vanished_status
 from .resources import Offer, free_offer, shortfall, too_big
 from .runner import spawn_runner
@@ -89,6 +91,12 @@ class LocalBackend(LoggingConfigurable):
     ).tag(config=True)
     bwrap_path = Unicode(help="The bwrap program; default: found on PATH.").tag(config=True)
     poll_interval = Float(0.2, help="Seconds between checks of the jobs' folders.").tag(config=True)
+    use_launcher = Bool(
+        True, help="Start runners by forking a warm launcher process (Linux), not a new Python."
+    ).tag(config=True)
+    launcher_idle_timeout = Float(
+        600.0, help="Seconds without a job start after which the launcher process ends."
+    ).tag(config=True)
 
     @default("jobs_dir")
     def _default_jobs_dir(self) -> str:
@@ -119,6 +127,8 @@ class LocalBackend(LoggingConfigurable):
         self._watcher: asyncio.Task[None] | None = None
         self._gpu_indices: tuple[int, ...] | None = None
         self._gpu_models: tuple[str, ...] = ()
+        self._launcher: LauncherClient | None = None
+        self._listener: Listener | None = None
 
     # Resources
 
@@ -192,7 +202,16 @@ class LocalBackend(LoggingConfigurable):
         Raises:
             RuntimeError: the runner did not start (see ``runner.log``).
         """
-        code = await asyncio.to_thread(spawn_runner, job_dir, os.environ)
+        code = None
+        if self.use_launcher:
+            if self._launcher is None:
+                self._launcher = LauncherClient(Path(self.jobs_dir), self.launcher_idle_timeout)
+            try:
+                code = await self._launcher.launch(job_dir)
+            except LauncherFault as e:
+                self.log.warning("local backend: %s; spawning the runner instead", e)
+        if code is None:
+            code = await asyncio.to_thread(spawn_runner, job_dir, os.environ)
         info = job_dir.runner()
         if code != 0 or info is None:
             raise RuntimeError(f"the job runner did not start (exit code {code})")
@@ -222,6 +241,7 @@ class LocalBackend(LoggingConfigurable):
             raise
         item = StatusItem(JobStatus.PENDING, Reason.CONTAINER_CREATING)
         self._emit(entry.job.id, item, self._state(entry))
+        self._check(entry, while_down=False)  # its wake-up may have come before runner.json
 
     async def _launch_quietly(self, entry: _Entry) -> None:
         try:
@@ -307,6 +327,10 @@ class LocalBackend(LoggingConfigurable):
         self._total()  # NVML's init is slow-ish: not on the first request
         if self._watcher is None:
             self._watcher = asyncio.create_task(self._watch_loop())
+        if self._listener is None:
+            listener = Listener(Path(self.jobs_dir), self._wake)
+            if listener.open(asyncio.get_running_loop()):
+                self._listener = listener
 
     async def shutdown(self) -> None:
         """Stop watching; jobs keep running (a new server adopts them)."""
@@ -317,6 +341,12 @@ class LocalBackend(LoggingConfigurable):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
             self._watcher = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        if self.use_launcher:  # also one a server killed earlier left behind
+            await asyncio.to_thread(stop_launcher, Path(self.jobs_dir))
+            self._launcher = None
 
     async def events(self) -> AsyncIterator[StatusEvent]:
         """Every status transition, in order, forever."""
@@ -330,6 +360,18 @@ class LocalBackend(LoggingConfigurable):
             except Exception:
                 self.log.exception("local backend: watching jobs failed; carrying on")
             await asyncio.sleep(float(self.poll_interval))
+
+    def _wake(self, job_id: str) -> None:
+        """A runner wrote a report for ``job_id`` (see :mod:`.notify`): read it now."""
+        entry = self._entries.get(job_id)
+        if entry is None or entry.runner is None:
+            return  # not ours, or still launching: _launch checks once it knows the runner
+        try:
+            self._check(entry, while_down=False)
+            if job_id not in self._entries:  # it ended: its resources are free
+                self._launch_in_background(self._schedule())
+        except Exception:
+            self.log.exception("local backend: checking job %s failed; polling will", job_id)
 
     def _poll(self) -> None:
         for entry in list(self._entries.values()):

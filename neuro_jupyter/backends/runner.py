@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import select
 import signal
@@ -33,8 +34,16 @@ import psutil
 
 from .jobdir import JobDir, Launch, Started, signal_groups, without_credentials
 from .logs import LogWriter
+from .notify import notify
 
-__all__ = ["Runner", "main", "spawn_runner"]
+__all__ = [
+    "Runner",
+    "helper_environment",
+    "main",
+    "ready_code",
+    "run_detached",
+    "spawn_runner",
+]
 
 WATCH_PERIOD = 0.1
 """Seconds between memory checks (and checks for ``killed``)."""
@@ -81,6 +90,7 @@ class Runner:
         self.output.close()
         if code is not None:
             self.dir.write_text("exit_code", f"{code}\n")
+            notify(self.dir.path)
         return code if code is not None else 143
 
     def _should_restart(self, code: int) -> bool:
@@ -118,6 +128,7 @@ class Runner:
         self._term_sent = None
         started = Started(attempt, child.pid, child.pid, proc.create_time(), time.time())
         self.dir.save_started(started)
+        notify(self.dir.path)
         assert child.stdout is not None
         with child.stdout:
             self._pump(child, child.stdout.fileno())
@@ -137,7 +148,9 @@ class Runner:
         poller.register(fd, select.POLLIN)
         stop_at: float | None = None
         eof = False
-        next_watch = 0.0
+        # The first check one period in: a command that just started uses no
+        # memory yet, and walking /proc now would only delay its first output.
+        next_watch = time.monotonic() + WATCH_PERIOD
         while True:
             now = time.monotonic()
             if now >= next_watch:
@@ -211,8 +224,37 @@ class Runner:
                 proc.send_signal(sig)
 
 
+def _claim(job_dir: JobDir, ready_w: int) -> None:
+    """Become the folder's runner of record, then say so on ``ready_w``.
+
+    The runner holds a lock on ``runner.lock`` for its whole life: a folder
+    never gets two runners (a start retried after the launcher died
+    mid-request, a re-queue after a restart). A second one answers ``2``
+    once the first has written ``runner.json``, and leaves.
+    """
+    lock = os.open(job_dir.file("runner.lock"), os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("neuro-jupyter: another runner already runs this job", file=sys.stderr)
+        deadline = time.monotonic() + 5.0
+        while not job_dir.exists("runner.json") and time.monotonic() < deadline:
+            time.sleep(0.01)  # the other one holds the lock just before writing it
+        os.write(ready_w, b"2")
+        os._exit(0)
+    me = psutil.Process()
+    job_dir.write_json("runner.json", {"pid": me.pid, "create_time": me.create_time()})
+    os.write(ready_w, b"1")
+    os.close(ready_w)
+
+
+def ready_code(answer: bytes) -> int:
+    """The launcher's exit code for what the runner said on its ready pipe."""
+    return 0 if answer in (b"1", b"2") else 1
+
+
 def _detach(job_dir: JobDir) -> None:
-    """Fork; the parent exits once the child has written ``runner.json``.
+    """Fork; the parent exits once the child has claimed the folder (:func:`_claim`).
 
     The server waits for that parent, so the runner is never the server's
     child: no zombie, and nothing to wait for when the server goes away.
@@ -220,13 +262,20 @@ def _detach(job_dir: JobDir) -> None:
     ready_r, ready_w = os.pipe()
     if os.fork() > 0:
         os.close(ready_w)
-        ok = os.read(ready_r, 1) == b"1"
-        os._exit(0 if ok else 1)
+        os._exit(ready_code(os.read(ready_r, 1)))
     os.close(ready_r)
-    me = psutil.Process()
-    job_dir.write_json("runner.json", {"pid": me.pid, "create_time": me.create_time()})
-    os.write(ready_w, b"1")
-    os.close(ready_w)
+    _claim(job_dir, ready_w)
+
+
+def helper_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a process that outlives the server: no credentials.
+
+    ``PYTHONPATH`` points at this package, so it imports as installed or not.
+    """
+    env = without_credentials(environ)
+    package_parent = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+    return env
 
 
 def spawn_runner(job_dir: JobDir, environ: Mapping[str, str]) -> int:
@@ -237,14 +286,32 @@ def spawn_runner(job_dir: JobDir, environ: Mapping[str, str]) -> int:
     should live on with it.
     """
     argv = [sys.executable, "-m", "neuro_jupyter.backends.runner", str(job_dir.path)]
-    env = without_credentials(environ)
-    package_parent = str(Path(__file__).resolve().parents[2])  # importable as installed or not
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+    env = helper_environment(environ)
     with open(job_dir.file("runner.log"), "ab") as log:
         return subprocess.run(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
             cwd=job_dir.path, start_new_session=True, check=False,
         ).returncode  # fmt: skip
+
+
+def run_detached(job_dir: JobDir, ready_w: int | None = None) -> int:
+    """Become the runner of ``job_dir`` and run it; 0 once the job ended for good.
+
+    Without ``ready_w``, detach first (:func:`_detach`; the parent never
+    returns). The launcher's forks are detached already: they report on
+    ``ready_w``, the launcher reading the other end. Shared by ``main`` and
+    the launcher.
+    """
+    runner = Runner(job_dir)
+    signal.signal(signal.SIGTERM, runner.request_stop)
+    signal.signal(signal.SIGINT, runner.request_stop)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the server's terminal closing is no stop
+    if ready_w is None:
+        _detach(job_dir)
+    else:
+        _claim(job_dir, ready_w)
+    runner.run()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,14 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m neuro_jupyter.backends.runner JOBDIR", file=sys.stderr)
         return 2
-    job_dir = JobDir(Path(args[0]).resolve())
-    runner = Runner(job_dir)
-    signal.signal(signal.SIGTERM, runner.request_stop)
-    signal.signal(signal.SIGINT, runner.request_stop)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the server's terminal closing is no stop
-    _detach(job_dir)
-    runner.run()
-    return 0
+    return run_detached(JobDir(Path(args[0]).resolve()))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from neuro_jupyter.backends.launcher import stop_launcher
 from neuro_jupyter.backends.local import LocalBackend
 
 from .utils import Recorder
@@ -42,6 +43,7 @@ def dirs(tmp_path: Path) -> Iterator[dict[str, str]]:
         "default_workdir": str(paths["work"]),
     }
     kill_leftovers(paths["jobs"])
+    stop_launcher(paths["jobs"])  # backends a test did not shut down leave theirs
 
 
 def make_backend(dirs: dict[str, str], **kwargs: object) -> LocalBackend:
