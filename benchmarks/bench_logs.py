@@ -1,8 +1,11 @@
 """(b) Log streaming throughput of a job that wrote 1 GB, beside ``cat``.
 
 A real jupyter server runs a job that prints SIZE bytes; then the whole log
-is read through ``GET jobs/{id}/logs`` (chunked HTTP) and, in the same run,
-by ``cat`` of the same file into /dev/null. Both read from the page cache.
+is read through ``GET jobs/{id}/logs`` by ``curl`` into /dev/null and, in the
+same run, by ``cat`` of the same file into /dev/null. Both read from the page
+cache. Two more lines place the figure: a bare ``sendfile`` HTTP server read
+by the same ``curl`` (what loopback TCP itself allows here), and a Python
+reader (1 MiB reads) of the API beside the same reader of ``cat`` through a pipe.
 
     .venv/bin/python benchmarks/bench_logs.py [--size-mb 1024] [--rounds 3]
 """
@@ -11,11 +14,15 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,35 +32,57 @@ from tests.real_server import TOKEN, RealServer
 CHUNK = 1 << 20
 
 
-def read_api(server: RealServer, job_id: str) -> tuple[int, float]:
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+def timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
-    connection.request(
-        "GET", f"/neuro/api/v1/jobs/{job_id}/logs", headers={"Authorization": f"token {TOKEN}"}
-    )
-    response = connection.getresponse()
-    total = 0
-    while chunk := response.read(CHUNK):
-        total += len(chunk)
-    elapsed = time.perf_counter() - start
-    connection.close()
-    return total, elapsed
-
-
-def read_cat(path: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
+    action()
     return time.perf_counter() - start
 
 
-def read_cat_pipe(path: Path) -> float:
-    """``cat`` into a pipe drained by this process, as the HTTP client drains the API."""
-    start = time.perf_counter()
+def curl(url: str, *headers: str) -> None:
+    argv = ["curl", "-sf", "-o", "/dev/null", *[a for h in headers for a in ("-H", h)], url]
+    subprocess.run(argv, check=True)
+
+
+def cat(path: Path) -> None:
+    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
+
+
+def cat_pipe(path: Path) -> None:
     with subprocess.Popen(["cat", str(path)], stdout=subprocess.PIPE) as process:
         assert process.stdout is not None
         while process.stdout.read(CHUNK):
             pass
-    return time.perf_counter() - start
+
+
+def python_reader(port: int, path: str) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    connection.request("GET", path, headers={"Authorization": f"token {TOKEN}"})
+    response = connection.getresponse()
+    while response.read(CHUNK):
+        pass
+    connection.close()
+
+
+def bare_sendfile_server(path: Path) -> int:
+    """A minimal HTTP/1.0 server that sends ``path`` with sendfile; its port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            client, _ = listener.accept()
+            with client, open(path, "rb") as file:
+                client.recv(65536)
+                size = os.fstat(file.fileno()).st_size
+                client.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+                client.sendfile(file)
+
+    threading.Thread(target=serve, daemon=True).start()
+    port: int = listener.getsockname()[1]
+    return port
+
+
+def rate(size: int, times: list[float]) -> float:
+    return size / statistics.median(times) / 2**20
 
 
 def main() -> None:
@@ -73,29 +102,33 @@ def main() -> None:
             )
             server.wait_job(job["id"], lambda j: j["status"] == "succeeded", timeout=600)
             print(f"job wrote {args.size_mb} MB in {time.perf_counter() - start:.1f} s")
-            log = max(
-                (server.data_dir / "jobs" / job["id"]).iterdir(), key=lambda p: p.stat().st_size
-            )
+            log = server.data_dir / "jobs" / job["id"] / "output.log"
             assert log.stat().st_size == size, log.stat().st_size
-            read_cat(log)  # warm the page cache for both readers
-            cat_times: list[float] = []
-            pipe_times: list[float] = []
-            api_times: list[float] = []
+            api_path = f"/neuro/api/v1/jobs/{job['id']}/logs"
+            api_url = f"http://127.0.0.1:{server.port}{api_path}"
+            bare_url = f"http://127.0.0.1:{bare_sendfile_server(log)}/"
+            auth = f"Authorization: token {TOKEN}"
+            readers: dict[str, Callable[[], object]] = {
+                "cat LOG > /dev/null": lambda: cat(log),
+                "curl API > /dev/null": lambda: curl(api_url, auth),
+                "curl bare sendfile server": lambda: curl(bare_url),
+                "cat LOG | Python reader": lambda: cat_pipe(log),
+                "API | Python reader": lambda: python_reader(server.port, api_path),
+            }
+            cat(log)  # warm the page cache for every reader
+            times: dict[str, list[float]] = {label: [] for label in readers}
             for _ in range(args.rounds):
-                cat_times.append(read_cat(log))
-                pipe_times.append(read_cat_pipe(log))
-                total, elapsed = read_api(server, job["id"])
-                assert total == size, total
-                api_times.append(elapsed)
-            cat_rate = size / statistics.median(cat_times) / 2**20
-            pipe_rate = size / statistics.median(pipe_times) / 2**20
-            api_rate = size / statistics.median(api_times) / 2**20
-            rounds = f"(median of {args.rounds})"
-            print(f"cat LOG > /dev/null            {cat_rate:8.0f} MB/s {rounds}")
-            print(f"cat LOG | reader (1 MiB reads) {pipe_rate:8.0f} MB/s {rounds}")
-            print(f"GET jobs/{{id}}/logs            {api_rate:8.0f} MB/s {rounds}")
-            print(f"ratio API / cat>/dev/null: {api_rate / cat_rate:.0%}")
-            print(f"ratio API / cat|reader:    {api_rate / pipe_rate:.0%}")
+                for label, read in readers.items():
+                    times[label].append(timed(read))
+            rates = {label: rate(size, t) for label, t in times.items()}
+            for label, value in rates.items():
+                print(f"{label:<28} {value:8.0f} MB/s (median of {args.rounds})")
+            base = rates["cat LOG > /dev/null"]
+            print(f"ratio API (curl) / cat:            {rates['curl API > /dev/null'] / base:.0%}")
+            bare = rates["curl bare sendfile server"]
+            print(f"ratio API (curl) / bare sendfile:  {rates['curl API > /dev/null'] / bare:.0%}")
+            pipe = rates["cat LOG | Python reader"]
+            print(f"ratio API / cat, Python reader:    {rates['API | Python reader'] / pipe:.0%}")
         finally:
             server.stop()
 

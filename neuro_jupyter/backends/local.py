@@ -32,13 +32,20 @@ from traitlets.config import LoggingConfigurable
 
 from ..jobs.errors import Conflict, InvalidSpec
 from ..jobs.model import Job, JobSpec, JobStatus, Preset, Reason, StatusItem
-from .base import Capacity, Endpoint, ExecSession, StatusEvent, TelemetrySample
+from .base import (
+    Capacity,
+    Endpoint,
+    ExecSession,
+    LogChunk,
+    StatusEvent,
+    TelemetrySample,
+)
 from .execs import start_exec
 from .gpus import discover_gpus
 from .jobdir import JobDir, RunnerInfo, Started, process_alive
 from .launcher import LauncherClient, LauncherFault, stop_launcher
 from .launching import check_spec, write_job_dir
-from .logs import read_log
+from .logs import read_log, read_log_regions
 from .notify import Listener
 from .outcome import final_status, kill_orphan, vanished_status
 from .resources import Offer, free_offer, shortfall, too_big
@@ -459,6 +466,13 @@ class LocalBackend(LoggingConfigurable):
             since=since,
             timestamps=timestamps,
             is_done=lambda: self._output_done(job, job_dir),
+        )
+
+    def log_regions(self, job: Job, *, follow: bool = False) -> AsyncIterator[LogChunk]:
+        """The job's output as regions of its log file, for ``sendfile``."""
+        job_dir = self._dir(job)
+        return read_log_regions(
+            job_dir.path, follow=follow, is_done=lambda: self._output_done(job, job_dir)
         )
 
     def _running(self, job: Job) -> _Entry | None:

@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .base import FileRegion
+
 __all__ = [
     "INDEX_NAME",
     "LOG_NAME",
@@ -26,6 +28,7 @@ __all__ = [
     "LogWriter",
     "format_stamp",
     "read_log",
+    "read_log_regions",
 ]
 
 LOG_NAME = "output.log"
@@ -160,6 +163,50 @@ def _start_offset(log: Path, index: LogIndex, since: datetime) -> tuple[int, boo
         return offset, f.read(1) != b"\n"
 
 
+async def _appeared(
+    log: Path, follow: bool, is_done: Callable[[], bool], poll_interval: float
+) -> bool:
+    """Wait (when following) until the log file exists; whether it does."""
+    wait = _FIRST_WAIT
+    while not log.exists():
+        if not follow or is_done():
+            return False
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, poll_interval)
+    return True
+
+
+async def read_log_regions(
+    job_dir: Path,
+    *,
+    follow: bool,
+    is_done: Callable[[], bool],
+    poll_interval: float = 0.02,
+) -> AsyncIterator[FileRegion]:
+    """As :func:`read_log` without ``since``/``timestamps``, as file regions.
+
+    The log only grows, so each region is final once yielded: a sender may
+    pass it to ``sendfile`` instead of copying it through Python.
+    """
+    log = job_dir / LOG_NAME
+    if not await _appeared(log, follow, is_done, poll_interval):
+        return
+    pos, wait, draining = 0, _FIRST_WAIT, False
+    while True:
+        size = log.stat().st_size
+        if size > pos:
+            yield FileRegion(str(log), pos, size - pos)
+            pos, wait = size, _FIRST_WAIT
+            continue
+        if not follow or draining:
+            return
+        # As in read_log: once is_done() is true the file holds all output.
+        draining = is_done()
+        if not draining:
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, poll_interval)
+
+
 async def read_log(
     job_dir: Path,
     *,
@@ -176,12 +223,9 @@ async def read_log(
     skips lines that began before it; ``timestamps`` prefixes every line.
     """
     log = job_dir / LOG_NAME
+    if not await _appeared(log, follow, is_done, poll_interval):
+        return
     wait = _FIRST_WAIT
-    while not log.exists():
-        if not follow or is_done():
-            return
-        await asyncio.sleep(wait)
-        wait = min(wait * 2, poll_interval)
     index = LogIndex(job_dir / INDEX_NAME)
     pos, skip_partial = (0, False) if since is None else _start_offset(log, index, since)
     stamper = _Stamper(index) if timestamps else None

@@ -6,7 +6,16 @@ import asyncio
 from datetime import datetime, timezone
 from pathlib import Path
 
-from neuro_jupyter.backends.logs import READ_SIZE, LogIndex, LogWriter, format_stamp, read_log
+from neuro_jupyter.backends.base import FileRegion
+from neuro_jupyter.backends.logs import (
+    READ_SIZE,
+    LogIndex,
+    LogWriter,
+    format_stamp,
+    read_log,
+    read_log_regions,
+)
+from tests.utils import wait_for
 
 T0 = 1_700_000_000.0
 
@@ -74,3 +83,31 @@ async def test_follow_drains_what_was_written_before_the_end(tmp_path: Path) -> 
     done.set()
     await asyncio.wait_for(task, 2)
     assert b"".join(got) == b"first\nlast\n"
+
+
+async def test_regions_cover_the_log_exactly(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 4096 + b"tail\r"
+    write(tmp_path, (T0, data))
+    regions = [r async for r in read_log_regions(tmp_path, follow=False, is_done=lambda: True)]
+    assert [(r.offset, r.length) for r in regions] == [(0, len(data))]
+    assert b"".join(r.read() for r in regions) == data
+
+
+async def test_following_regions_yields_growth_until_the_end(tmp_path: Path) -> None:
+    done = asyncio.Event()
+    regions: list[FileRegion] = []
+
+    async def follow() -> None:
+        async for region in read_log_regions(tmp_path, follow=True, is_done=done.is_set):
+            regions.append(region)
+
+    task = asyncio.create_task(follow())
+    writer = LogWriter(tmp_path)  # the file appears after the reader started
+    writer.write(b"first\n")
+    await wait_for(lambda: regions)
+    writer.write(b"last\n")
+    writer.close()
+    done.set()
+    await asyncio.wait_for(task, 2)
+    assert b"".join(r.read() for r in regions) == b"first\nlast\n"
+    assert [r.offset for r in regions] == [0, 6]

@@ -321,3 +321,19 @@ async def test_unauthenticated_requests_are_refused(jp_fetch: Any) -> None:
         "neuro", "api", "v1", "jobs", headers={"Authorization": ""}, raise_error=False
     )
     assert response.code == 403
+
+
+async def test_logs_reach_an_http_1_0_client_too(
+    api: Api, jp_base_url: str, jp_http_port: int
+) -> None:
+    # HTTP/1.0 has no chunked encoding: the file is copied, not sent as chunks.
+    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": "seq 1 20000"})
+    await job_when(api, job["id"], finished)
+    reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
+    path = f"{jp_base_url}neuro/api/v1/jobs/{job['id']}/logs"
+    writer.write(f"GET {path} HTTP/1.0\r\nAuthorization: token alice-secret-token\r\n\r\n".encode())
+    response = await reader.read()
+    writer.close()
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"chunked" not in head.lower()
+    assert body == "".join(f"{i}\n" for i in range(1, 20001)).encode()
