@@ -7,8 +7,10 @@ thread (``asyncio.to_thread``); the async client is awaited directly.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from datetime import timezone
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -298,3 +300,17 @@ async def test_wait_for_gives_up_after_its_timeout(
     with pytest.raises(TimeoutError):
         await in_thread(alice_sync.wait_for, job.id, lambda j: False, poll=0.05, timeout=0.2)
     await alice.kill(job.id)
+
+
+async def test_a_kernel_finds_its_server_from_the_runtime_file(
+    jp_serverapp: Any, tmp_path: Path
+) -> None:
+    # What a kernel sees: JPY_PARENT_PID, and the server's jpserver-PID.json.
+    info = jp_serverapp.server_info()
+    (tmp_path / f"jpserver-{info['pid']}.json").write_text(json.dumps(info))
+    environ = {"JPY_PARENT_PID": str(info["pid"]), "JUPYTER_RUNTIME_DIR": str(tmp_path)}
+    config = ApiConfig.discover(environ)
+    assert config.url.endswith(f"{jp_serverapp.base_url}neuro/api/v1/")
+    async with AsyncNeuroClient(config) as neuro:
+        _, default = await neuro.presets()
+    assert default == "cpu-small"
