@@ -218,26 +218,28 @@ def test_a_400_without_a_field_names_the_request() -> None:
     assert isinstance(error, InvalidSpec) and error.field == "request"
 
 
+RECORD: dict[str, Any] = {
+    "id": "job-0b6e3c3e-3c2f-4b8e-9a59-3f1d2c7a9f10", "name": "train", "owner": "alice",
+    "cluster": "local", "image": "ubuntu", "command": "python train.py", "preset": "gpu",
+    "tags": ["a"], "description": "", "volumes": ["storage:data:/data:ro"],
+    "env": {"A": "1"}, "workdir": None, "http": {"port": 8080, "auth": False},
+    "life_span": 86400, "restart": "never", "status": "failed", "reason": "OOMKilled",
+    "status_description": "", "exit_code": 137, "created_at": "2024-05-01T10:00:00Z",
+    "started_at": "2024-05-01T10:00:01.500000Z", "finished_at": "2024-05-01T11:00:00Z",
+    "run_time_seconds": 3598.5, "http_url": "http://h/neuro/jobs/train--alice/",
+    "resources": {"name": "gpu", "cpu": 4, "memory": 16 * 10**9, "gpu": 1},
+    "runtime": "local",
+    "history": [
+        {"status": "pending", "reason": "Creating", "description": "",
+         "at": "2024-05-01T10:00:00Z", "exit_code": None},
+        {"status": "failed", "reason": "OOMKilled", "description": "",
+         "at": "2024-05-01T11:00:00Z", "exit_code": 137},
+    ],
+}  # fmt: skip
+
+
 def test_job_from_json_parses_times_resources_and_history() -> None:
-    record = {
-        "id": "job-0b6e3c3e-3c2f-4b8e-9a59-3f1d2c7a9f10", "name": "train", "owner": "alice",
-        "cluster": "local", "image": "ubuntu", "command": "python train.py", "preset": "gpu",
-        "tags": ["a"], "description": "", "volumes": ["storage:data:/data:ro"],
-        "env": {"A": "1"}, "workdir": None, "http": {"port": 8080, "auth": False},
-        "life_span": 86400, "restart": "never", "status": "failed", "reason": "OOMKilled",
-        "status_description": "", "exit_code": 137, "created_at": "2024-05-01T10:00:00Z",
-        "started_at": "2024-05-01T10:00:01.500000Z", "finished_at": "2024-05-01T11:00:00Z",
-        "run_time_seconds": 3598.5, "http_url": "http://h/neuro/jobs/train--alice/",
-        "resources": {"name": "gpu", "cpu": 4, "memory": 16 * 10**9, "gpu": 1},
-        "runtime": "local",
-        "history": [
-            {"status": "pending", "reason": "Creating", "description": "",
-             "at": "2024-05-01T10:00:00Z", "exit_code": None},
-            {"status": "failed", "reason": "OOMKilled", "description": "",
-             "at": "2024-05-01T11:00:00Z", "exit_code": 137},
-        ],
-    }  # fmt: skip
-    job = Job.from_json(record)
+    job = Job.from_json(RECORD)
     assert job.created_at == datetime(2024, 5, 1, 10, tzinfo=timezone.utc)
     assert job.started_at == datetime(2024, 5, 1, 10, 0, 1, 500000, tzinfo=timezone.utc)
     assert (job.http_port, job.http_auth, job.life_span) == (8080, False, 86400)
@@ -246,3 +248,15 @@ def test_job_from_json_parses_times_resources_and_history() -> None:
     assert job.history[1].exit_code == 137 and job.is_finished
     assert job.raw["command"] == "python train.py" and job.env == {"A": "1"}
     assert parse_time("2024-05-01T10:00:00+02:00").utcoffset() is not None
+
+
+def test_a_job_shows_itself_through_the_renderers() -> None:
+    job = Job.from_json(RECORD)
+    printed: list[str] = []
+
+    class Printer:
+        def text(self, value: str) -> None:
+            printed.append(value)
+
+    job._repr_pretty_(Printer(), False)
+    assert "train" in printed[0] and "train" in job._repr_html_()
