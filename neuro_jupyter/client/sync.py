@@ -172,6 +172,7 @@ class NeuroClient(BaseClient):
         """The job's output in chunks exactly as received (``\\r`` kept).
 
         With ``follow`` it goes on until the server ends the stream (the job ended).
+        The request is made, and its errors raised, when iteration starts.
         """
         with self._stream(self.logs_call(ref, follow, since, timestamps)) as response:
             yield from response.iter_raw()
