@@ -219,6 +219,10 @@ class AsyncNeuroClient(BaseClient):
         """Close the connections."""
         await self._http.aclose()
 
+    async def close(self) -> None:
+        """Close the connections (the same as :meth:`aclose`)."""
+        await self.aclose()
+
     async def __aenter__(self) -> AsyncNeuroClient:
         return self
 
