@@ -3,12 +3,12 @@
 Starting ``python -m neuro_jupyter.backends.runner`` costs an interpreter and
 its imports, 50-100 ms, for every job. The launcher pays that once: a small,
 single-threaded process with :mod:`.runner` already imported, listening on a
-Unix socket. Each request names a job folder; the launcher forks, the child
-starts a session of its own and becomes the runner as ``main`` does
-(:func:`.runner.run_detached`: lock the folder, write ``runner.json``, run),
-and the launcher answers once the child said it wrote ``runner.json``. It
-never forks the threaded server; its children are reaped by the kernel and
-live on without it.
+Unix socket. It keeps one child forked ahead (a spare, in a session of its own); each
+request names a job folder, which the launcher hands to the spare, and the
+spare becomes the runner as ``main`` does (:func:`.runner.run_detached`: lock
+the folder, write ``runner.json``, run). The launcher answers once the child
+said it wrote ``runner.json``, then forks the next spare. It never forks the
+threaded server; its children are reaped by the kernel and live on without it.
 
 Lifetime: :class:`LauncherClient` starts it on the first job (detached: its
 own session, not the server's child), a clean server shutdown stops it, and
@@ -90,33 +90,65 @@ def _read_line(conn: socket.socket) -> str:
     return data.decode(errors="replace").strip()
 
 
-def _fork_runner(job_path: Path, inherited: Iterable[socket.socket]) -> int:
-    """Fork the runner of ``job_path``; 0 once it claimed the folder, else 1.
+class _Spare:
+    """A forked child waiting for its folder: the launcher's ends of its two pipes."""
 
-    One fork, not two: the launcher ignores SIGCHLD, so the kernel reaps its
-    children itself (no zombies, nothing to wait for), and they live on
-    without it, reparented, if it ends.
+    def __init__(self, orders: int, ready: int) -> None:
+        self.orders = orders
+        self.ready = ready
+
+    def hand_over(self, job_path: Path) -> int | None:
+        """Give it ``job_path``; 0 once it claimed the folder, else 1; None if it was gone."""
+        try:
+            os.write(self.orders, os.fsencode(job_path))  # < PIPE_BUF: one write
+        except BrokenPipeError:
+            return None
+        finally:
+            self.close_orders()
+        return ready_code(os.read(self.ready, 1))  # b"" if the child died first
+
+    def close_orders(self) -> None:
+        """Close the orders pipe: a spare not handed a folder yet exits."""
+        if self.orders >= 0:
+            os.close(self.orders)
+            self.orders = -1
+
+    def close(self) -> None:
+        """Close both pipes (idempotent)."""
+        self.close_orders()
+        if self.ready >= 0:
+            os.close(self.ready)
+            self.ready = -1
+
+
+def _fork_spare(inherited: Iterable[socket.socket]) -> _Spare:
+    """Fork a child that waits, set up ahead, for the folder it will run.
+
+    Forking (~2 ms here: page tables, the first copy-on-write faults) then
+    happens between requests, not while a job waits. One fork, not two: the
+    launcher ignores SIGCHLD, so the kernel reaps its children itself (no
+    zombies, nothing to wait for), and they live on without it, reparented,
+    if it ends. A spare whose orders pipe closes unused (the launcher ended)
+    exits.
     """
+    orders_r, orders_w = os.pipe()
     ready_r, ready_w = os.pipe()
     if os.fork():
+        os.close(orders_r)
         os.close(ready_w)
-        try:
-            return ready_code(os.read(ready_r, 1))  # b"" if the child died first
-        finally:
-            os.close(ready_r)
+        return _Spare(orders_w, ready_r)
     code = 1
     try:  # the child: never return into the launcher's loop
+        os.close(orders_w)
         os.close(ready_r)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the runner waits for its command
         for sock in inherited:
             sock.close()
         os.setsid()
-        log = os.open(job_path / "runner.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        os.close(log)
-        os.chdir(job_path)
-        code = run_detached(JobDir(job_path), ready_w)
+        order = b""
+        while chunk := os.read(orders_r, 4096):
+            order += chunk
+        code = _become_runner(Path(os.fsdecode(order)), ready_w) if order else 0
     except BaseException:
         traceback.print_exc()
     finally:
@@ -125,7 +157,28 @@ def _fork_runner(job_path: Path, inherited: Iterable[socket.socket]) -> int:
         os._exit(code)
 
 
-def _handle(conn: socket.socket, listener: socket.socket, jobs_dir: Path) -> bool:
+def _become_runner(job_path: Path, ready_w: int) -> int:
+    """In a spare: run ``job_path`` (output to its ``runner.log``), report on ``ready_w``."""
+    log = os.open(job_path / "runner.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    os.chdir(job_path)
+    return run_detached(JobDir(job_path), ready_w)
+
+
+def _start_runner(job_path: Path, spare: _Spare, inherited: Iterable[socket.socket]) -> int:
+    """Start the runner of ``job_path`` in ``spare``, or in a new child if it died idle."""
+    code = spare.hand_over(job_path)
+    spare.close()
+    if code is None:
+        fresh = _fork_spare(inherited)
+        code = fresh.hand_over(job_path)
+        fresh.close()
+    return 1 if code is None else code
+
+
+def _handle(conn: socket.socket, listener: socket.socket, jobs_dir: Path, spare: _Spare) -> bool:
     """Answer one request; False after ``quit``."""
     if _peer_uid(conn) != os.getuid():
         return True
@@ -137,7 +190,7 @@ def _handle(conn: socket.socket, listener: socket.socket, jobs_dir: Path) -> boo
     if job_path.parent != jobs_dir or not job_path.is_dir():
         conn.sendall(b"refused\n")
         return True
-    code = _fork_runner(job_path, (listener, conn))
+    code = _start_runner(job_path, spare, (listener, conn))
     conn.sendall(f"{code}\n".encode())
     return True
 
@@ -146,7 +199,10 @@ def serve(listener: socket.socket, jobs_dir: Path, idle_timeout: float) -> None:
     """Answer requests one at a time until ``quit``, idleness or the folder's end."""
     listener.settimeout(IDLE_CHECK)
     last = time.monotonic()
+    spare: _Spare | None = None
     while True:
+        if spare is None or spare.orders < 0:  # none, or used: see _fork_spare
+            spare = _fork_spare([listener])
         try:
             conn, _ = listener.accept()
         except TimeoutError:
@@ -157,7 +213,7 @@ def serve(listener: socket.socket, jobs_dir: Path, idle_timeout: float) -> None:
         with conn:
             conn.settimeout(REQUEST_TIMEOUT)
             try:
-                if not _handle(conn, listener, jobs_dir):
+                if not _handle(conn, listener, jobs_dir, spare):
                     return
             except OSError:
                 traceback.print_exc()  # one client's trouble is not the launcher's

@@ -68,6 +68,8 @@ class Runner:
         self.stop_requested = False
         self._groups: set[int] = set()
         self._term_sent: float | None = None
+        self._silent = True
+        """No output yet from the current attempt (see :meth:`_read_available`)."""
 
     def request_stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
         """Stop the command (SIGTERM to the runner lands here)."""
@@ -126,6 +128,7 @@ class Runner:
         proc = psutil.Process(child.pid)
         self._groups = {child.pid}
         self._term_sent = None
+        self._silent = True
         started = Started(attempt, child.pid, child.pid, proc.create_time(), time.time())
         self.dir.save_started(started)
         notify(self.dir.path)
@@ -182,6 +185,11 @@ class Runner:
             if not data:
                 return True
             self.output.write(data)
+            if self._silent:
+                # Once per attempt: a follower of the log waiting for the
+                # first output reads it now, not at its next poll.
+                self._silent = False
+                notify(self.dir.path)
 
     def _tree(self, child: subprocess.Popen[bytes]) -> list[psutil.Process]:
         try:
@@ -294,6 +302,18 @@ def spawn_runner(job_dir: JobDir, environ: Mapping[str, str]) -> int:
         ).returncode  # fmt: skip
 
 
+def _cannot_set_up(job_dir: JobDir, error: Exception) -> None:
+    """Record the end of a claimed job whose folder the runner cannot use.
+
+    Claimed, the runner is the job's runner of record: it ends the job
+    (failed/ContainerCannotRun) rather than vanishing without a word.
+    """
+    with contextlib.suppress(OSError):
+        job_dir.write_text("cannot_run", f"the job runner cannot set up: {error!r}")
+        job_dir.write_text("exit_code", "126\n")
+    notify(job_dir.path)
+
+
 def run_detached(job_dir: JobDir, ready_w: int | None = None) -> int:
     """Become the runner of ``job_dir`` and run it; 0 once the job ended for good.
 
@@ -302,14 +322,25 @@ def run_detached(job_dir: JobDir, ready_w: int | None = None) -> int:
     ``ready_w``, the launcher reading the other end. Shared by ``main`` and
     the launcher.
     """
-    runner = Runner(job_dir)
-    signal.signal(signal.SIGTERM, runner.request_stop)
-    signal.signal(signal.SIGINT, runner.request_stop)
+    signals: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):  # noted until the Runner exists
+        signal.signal(sig, lambda signum, frame: signals.append(signum))
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the server's terminal closing is no stop
+    # Claim first, set up after: whoever waits for the claim (the server, the
+    # launcher) goes on while this runner reads its folder.
     if ready_w is None:
         _detach(job_dir)
     else:
         _claim(job_dir, ready_w)
+    try:
+        runner = Runner(job_dir)
+    except Exception as e:
+        _cannot_set_up(job_dir, e)
+        raise
+    signal.signal(signal.SIGTERM, runner.request_stop)
+    signal.signal(signal.SIGINT, runner.request_stop)
+    if signals:
+        runner.request_stop()
     runner.run()
     return 0
 

@@ -28,13 +28,15 @@ WAIT_FOR_GO = "sh -c 'while [ ! -f go ]; do sleep 0.02; done; echo went; exit 3'
 
 
 def launcher_of(jobs_dir: str | Path) -> psutil.Process | None:
-    """The launcher process serving ``jobs_dir``, if one runs."""
+    """The launcher process serving ``jobs_dir``, if one runs (not its forks)."""
     wanted = {str(jobs_dir), os.path.realpath(jobs_dir)}
-    for proc in psutil.process_iter(["cmdline"]):
+    found = []
+    for proc in psutil.process_iter(["cmdline", "ppid"]):
         cmdline = proc.info["cmdline"] or []
         if "neuro_jupyter.backends.launcher" in cmdline and wanted & set(cmdline):
-            return proc
-    return None
+            found.append(proc)
+    forks = {p.pid for p in found}  # its spare and runners share its command line
+    return next((p for p in found if p.info["ppid"] not in forks), None)
 
 
 @pytest.fixture
@@ -54,8 +56,11 @@ async def test_runners_come_from_the_launcher_not_the_server(
     assert os.getsid(launcher.pid) != os.getsid(0)  # a session of its own
     runner = recorder.apply(job).backend_state["runner_pid"]
     assert runner not in [p.pid for p in psutil.Process().children(recursive=True)]
-    # The kernel reaps the launcher's children: no zombie once a runner ends.
-    await wait_for(lambda: not launcher.children())
+    # The kernel reaps the launcher's children: no zombie once a runner ends;
+    # what stays is the one spare, forked ahead for the next job.
+    await wait_for(lambda: len(launcher.children()) == 1)
+    (spare,) = launcher.children()
+    assert spare.pid != runner and spare.status() != psutil.STATUS_ZOMBIE
 
 
 async def test_a_killed_launcher_is_started_again(
@@ -130,14 +135,17 @@ async def test_the_launcher_starts_only_folders_of_its_jobs_dir(tmp_path: Path) 
         assert stop_launcher(jobs)
 
 
-async def test_an_idle_launcher_ends(tmp_path: Path) -> None:
+async def test_an_idle_launcher_ends_and_its_spare_with_it(tmp_path: Path) -> None:
     jobs = tmp_path / "jobs"
     (jobs / "a").mkdir(parents=True)
     job_dir = prepare(jobs / "a", ["echo", "hi"])
-    assert await LauncherClient(jobs, idle_timeout=0.2).launch(job_dir) == 0
+    assert await LauncherClient(jobs, idle_timeout=0.5).launch(job_dir) == 0
     launcher = launcher_of(jobs)
     assert launcher is not None
+    await wait_for(lambda: len(launcher.children()) == 1)  # the runner ended
+    (spare,) = launcher.children()
     await wait_for(lambda: not launcher.is_running(), timeout=10)
+    await wait_for(lambda: not spare.is_running(), timeout=5)
     assert stop_launcher(jobs) is False
 
 
@@ -177,3 +185,21 @@ def test_jobs_outlive_a_killed_server_and_launcher(tmp_path: Path) -> None:
     finally:
         server.stop()
         stop_launcher(server.data_dir / "jobs")
+
+
+async def test_a_dead_spare_is_replaced_on_the_next_start(
+    backend: LocalBackend, recorder: Recorder, dirs: dict[str, str]
+) -> None:
+    first = make_job("echo one")
+    await backend.start(first)
+    await recorder.end(first.id)
+    launcher = launcher_of(dirs["jobs_dir"])
+    assert launcher is not None
+    await wait_for(lambda: len(launcher.children()) == 1)
+    (spare,) = launcher.children()
+    spare.kill()
+    spare.wait(5)
+    second = make_job("echo two")
+    await backend.start(second)
+    assert (await recorder.end(second.id)).status is JobStatus.SUCCEEDED
+    assert launcher.is_running()

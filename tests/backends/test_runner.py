@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import psutil
+import pytest
 
 from neuro_jupyter.backends.jobdir import JobDir, Launch
+from neuro_jupyter.backends.notify import SUPPORTED, address
 from neuro_jupyter.backends.runner import exit_code_of, main
 
 from .utils import wait_for
@@ -81,3 +84,32 @@ def alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+async def test_a_folder_it_cannot_read_ends_the_job_it_claimed(tmp_path: Path) -> None:
+    job_dir = prepare(tmp_path, ["echo", "never"])
+    (tmp_path / "launch.json").write_text("{")
+    run_runner(job_dir)  # it claims the folder first, then reads it
+    await wait_for(lambda: job_dir.exit_code() is not None)
+    assert job_dir.exit_code() == 126
+    assert "the job runner cannot set up" in (job_dir.read_text("cannot_run") or "")
+    assert not (tmp_path / "output.log").exists()
+
+
+@pytest.mark.skipif(not SUPPORTED, reason="wake-ups need Linux")
+async def test_it_wakes_the_server_at_start_first_output_and_end(tmp_path: Path) -> None:
+    script = "while [ ! -f go ]; do sleep 0.02; done; echo one; sleep 1; echo two"
+    (tmp_path / "job").mkdir()
+    job_dir = prepare(tmp_path / "job", ["sh", "-c", script])
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(address(tmp_path))
+        server.settimeout(10)
+        run_runner(job_dir)
+        assert server.recv(256) == b"job"  # running
+        assert job_dir.started() is not None and not (tmp_path / "job" / "output.log").read_bytes()
+        (tmp_path / "job" / "go").touch()
+        assert server.recv(256) == b"job"  # the first output, not the second
+        assert (tmp_path / "job" / "output.log").read_bytes() == b"one\n"
+        assert server.recv(256) == b"job"  # the end
+        assert job_dir.exit_code() == 0
+        assert (tmp_path / "job" / "output.log").read_bytes() == b"one\ntwo\n"
