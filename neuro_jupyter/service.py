@@ -234,7 +234,10 @@ class JobService:
             log.exception("backend could not start %s", job.id)
             item = StatusItem(JobStatus.FAILED, Reason.CANNOT_RUN, f"could not start: {exc}")
             self.store.append_status(job.id, item)
-        return self._get(job.id)
+            return self._get(job.id)
+        # The record as added, without a re-read (~1 ms): the backend reports
+        # progress as events, applied to the store after start() returns.
+        return job
 
     def _get(self, job_id: str) -> Job:
         job = self.store.get(job_id)

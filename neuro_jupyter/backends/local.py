@@ -69,6 +69,11 @@ class _Entry:
     """The last attempt reported as running."""
 
 
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class LocalBackend(LoggingConfigurable):
     """Runs jobs as process groups on this machine (see the module docstring)."""
 
@@ -136,6 +141,8 @@ class LocalBackend(LoggingConfigurable):
         self._gpu_models: tuple[str, ...] = ()
         self._launcher: LauncherClient | None = None
         self._listener: Listener | None = None
+        self._news: dict[str, set[asyncio.Future[None]]] = {}
+        """Per job followed: its followers' naps, ended by its next wake-up (:meth:`_nap`)."""
 
     # Resources
 
@@ -243,6 +250,7 @@ class LocalBackend(LoggingConfigurable):
                 grace=float(self.kill_grace_period),
             )  # fmt: skip
             entry.runner = await self.start_process(entry.dir)
+
         except BaseException:
             self._entries.pop(entry.job.id, None)
             raise
@@ -297,18 +305,17 @@ class LocalBackend(LoggingConfigurable):
     async def start(self, job: Job) -> None:
         """Run ``job`` now if it fits, else queue it (``pending/Scheduling``).
 
-        Raises:
-            RuntimeError: the runner could not be started (a runtime fault).
+        Returns once its resources are reserved: the runner starts in the
+        background, and a runner that cannot start ends the job
+        failed/ContainerCannotRun through :meth:`events`.
         """
         if self._known(job.id):
             return
         self._queue.append(job)
-        reserved = self._schedule()
-        self._launch_in_background(e for e in reserved if e.job.id != job.id)
-        mine = [e for e in reserved if e.job.id == job.id]
-        if mine:
-            await self._launch(mine[0])
-        elif any(q.id == job.id for q in self._queue):
+        # Not waiting for the runner answers the request ~10 ms sooner; the
+        # reservation is made now, so what fits stays decided in order.
+        self._launch_in_background(self._schedule())
+        if any(q.id == job.id for q in self._queue):
             self._note_waiting(job)
 
     async def kill(self, job: Job, reason: str) -> None:
@@ -370,6 +377,7 @@ class LocalBackend(LoggingConfigurable):
 
     def _wake(self, job_id: str) -> None:
         """A runner wrote a report for ``job_id`` (see :mod:`.notify`): read it now."""
+        self._end_naps(job_id)  # first: its log's followers run before the checks' events
         entry = self._entries.get(job_id)
         if entry is None or entry.runner is None:
             return  # not ours, or still launching: _launch checks once it knows the runner
@@ -407,6 +415,7 @@ class LocalBackend(LoggingConfigurable):
 
     def _end(self, entry: _Entry, item: StatusItem) -> None:
         self._entries.pop(entry.job.id, None)
+        self._end_naps(entry.job.id)
         self._emit(entry.job.id, item)
 
     def _adopt(self, job: Job) -> _Entry:
@@ -444,6 +453,31 @@ class LocalBackend(LoggingConfigurable):
 
     # Reading
 
+    async def _nap(self, job_id: str, seconds: float) -> None:
+        """Wait ``seconds``, or less if a wake-up for ``job_id`` comes first.
+
+        The runner sends one after the first output of each attempt and at
+        the end, so a follower sees them within a millisecond, not at its
+        next poll; the timeout keeps polling as the backstop.
+        """
+        # A bare future and a timer, not asyncio.wait_for: no extra task, so
+        # a wake-up resumes the follower in one step of the loop.
+        nap: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        naps = self._news.setdefault(job_id, set())
+        naps.add(nap)
+        timer = asyncio.get_running_loop().call_later(seconds, _settle, nap)
+        try:
+            await nap
+        finally:
+            timer.cancel()
+            naps.discard(nap)
+            if not naps and self._news.get(job_id) is naps:
+                del self._news[job_id]
+
+    def _end_naps(self, job_id: str) -> None:
+        for nap in self._news.pop(job_id, ()):
+            _settle(nap)
+
     def _output_done(self, job: Job, job_dir: JobDir) -> bool:
         entry = self._entries.get(job.id)
         if any(q.id == job.id for q in self._queue) or (entry and entry.runner is None):
@@ -466,13 +500,17 @@ class LocalBackend(LoggingConfigurable):
             since=since,
             timestamps=timestamps,
             is_done=lambda: self._output_done(job, job_dir),
+            nap=lambda seconds: self._nap(job.id, seconds),
         )
 
     def log_regions(self, job: Job, *, follow: bool = False) -> AsyncIterator[LogChunk]:
         """The job's output as regions of its log file, for ``sendfile``."""
         job_dir = self._dir(job)
         return read_log_regions(
-            job_dir.path, follow=follow, is_done=lambda: self._output_done(job, job_dir)
+            job_dir.path,
+            follow=follow,
+            is_done=lambda: self._output_done(job, job_dir),
+            nap=lambda seconds: self._nap(job.id, seconds),
         )
 
     def _running(self, job: Job) -> _Entry | None:

@@ -15,7 +15,7 @@ import bisect
 import os
 import struct
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -163,15 +163,19 @@ def _start_offset(log: Path, index: LogIndex, since: datetime) -> tuple[int, boo
         return offset, f.read(1) != b"\n"
 
 
+Nap = Callable[[float], Awaitable[None]]
+"""Waits up to the given seconds for more output; may return sooner (a wake-up)."""
+
+
 async def _appeared(
-    log: Path, follow: bool, is_done: Callable[[], bool], poll_interval: float
+    log: Path, follow: bool, is_done: Callable[[], bool], poll_interval: float, nap: Nap
 ) -> bool:
     """Wait (when following) until the log file exists; whether it does."""
     wait = _FIRST_WAIT
     while not log.exists():
         if not follow or is_done():
             return False
-        await asyncio.sleep(wait)
+        await nap(wait)
         wait = min(wait * 2, poll_interval)
     return True
 
@@ -182,6 +186,7 @@ async def read_log_regions(
     follow: bool,
     is_done: Callable[[], bool],
     poll_interval: float = 0.02,
+    nap: Nap = asyncio.sleep,
 ) -> AsyncIterator[FileRegion]:
     """As :func:`read_log` without ``since``/``timestamps``, as file regions.
 
@@ -189,7 +194,7 @@ async def read_log_regions(
     pass it to ``sendfile`` instead of copying it through Python.
     """
     log = job_dir / LOG_NAME
-    if not await _appeared(log, follow, is_done, poll_interval):
+    if not await _appeared(log, follow, is_done, poll_interval, nap):
         return
     pos, wait, draining = 0, _FIRST_WAIT, False
     while True:
@@ -203,7 +208,7 @@ async def read_log_regions(
         # As in read_log: once is_done() is true the file holds all output.
         draining = is_done()
         if not draining:
-            await asyncio.sleep(wait)
+            await nap(wait)
             wait = min(wait * 2, poll_interval)
 
 
@@ -215,15 +220,18 @@ async def read_log(
     since: datetime | None = None,
     timestamps: bool = False,
     poll_interval: float = 0.02,
+    nap: Nap = asyncio.sleep,
 ) -> AsyncIterator[bytes]:
     """Yield a job's output as written, in chunks of up to :data:`READ_SIZE`.
 
     With ``follow``, waits for more output until ``is_done()`` says the job
     ended; what the file holds then is drained before returning. ``since``
     skips lines that began before it; ``timestamps`` prefixes every line.
+    ``nap(seconds)`` waits between looks at the file (waits double from 2 ms
+    up to ``poll_interval``); one that returns early on news reads sooner.
     """
     log = job_dir / LOG_NAME
-    if not await _appeared(log, follow, is_done, poll_interval):
+    if not await _appeared(log, follow, is_done, poll_interval, nap):
         return
     wait = _FIRST_WAIT
     index = LogIndex(job_dir / INDEX_NAME)
@@ -243,7 +251,7 @@ async def read_log(
                 # recorded the end is all in the file once is_done() is true.
                 draining = is_done()
                 if not draining:
-                    await asyncio.sleep(wait)
+                    await nap(wait)
                     wait = min(wait * 2, poll_interval)
                 continue
             base, pos = pos, pos + len(data)

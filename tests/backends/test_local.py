@@ -255,6 +255,20 @@ async def test_endpoint_while_running(backend: LocalBackend, recorder: Recorder)
     assert await backend.endpoint(job) is None
 
 
+async def test_start_returns_before_the_runner_and_a_kill_meanwhile_stops_it(
+    backend: LocalBackend, recorder: Recorder, dirs: dict[str, str]
+) -> None:
+    job = make_job("sleep 30")
+    await backend.start(job)  # the runner starts in the background
+    assert recorder.items(job.id) == []
+    await backend.kill(recorder.apply(job), Reason.USER_REQUESTED)
+    end = await recorder.end(job.id)
+    assert (end.status, end.reason) == (JobStatus.CANCELLED, Reason.USER_REQUESTED)
+    started = JobDir(Path(dirs["jobs_dir"]) / job.id).started()
+    assert started is None  # the command never ran
+    assert backend.capacity().free_cpu == 4.0
+
+
 class FailingBackend(LocalBackend):
     """The runner never starts (a runtime fault)."""
 
@@ -262,12 +276,18 @@ class FailingBackend(LocalBackend):
         raise RuntimeError("no runner today")
 
 
-async def test_a_runner_that_cannot_start_releases_its_resources(dirs: dict[str, str]) -> None:
+async def test_a_runner_that_cannot_start_fails_the_job_and_frees_its_resources(
+    dirs: dict[str, str],
+) -> None:
     backend = FailingBackend(**dirs, cpus=1.0, memory=8 << 30, gpus=0, poll_interval=0.05)
+    recorder = Recorder(backend)
     job = make_job("echo hi")
-    with pytest.raises(RuntimeError, match="no runner today"):
-        await backend.start(job)
+    await backend.start(job)  # returns before the runner starts
+    end = await recorder.end(job.id)
+    assert (end.status, end.reason) == (JobStatus.FAILED, Reason.CANNOT_RUN)
+    assert "could not start: no runner today" in end.description
     assert backend.capacity().free_cpu == 1.0
+    await recorder.close()
 
 
 def test_check_refuses_what_this_machine_cannot_run(dirs: dict[str, str]) -> None:

@@ -111,3 +111,25 @@ async def test_following_regions_yields_growth_until_the_end(tmp_path: Path) -> 
     await asyncio.wait_for(task, 2)
     assert b"".join(r.read() for r in regions) == b"first\nlast\n"
     assert [r.offset for r in regions] == [0, 6]
+
+
+async def test_followers_look_again_when_a_nap_ends_early(tmp_path: Path) -> None:
+    # A nap woken by news (here: at once, after writing) is followed by a look
+    # at the file, not by the rest of a long poll interval.
+    writer = LogWriter(tmp_path)
+    naps: list[float] = []
+
+    async def nap(seconds: float) -> None:
+        naps.append(seconds)
+        writer.write(b"news\n")
+
+    follow = read_log_regions(tmp_path, follow=True, is_done=lambda: False, nap=nap)
+    region = await asyncio.wait_for(anext(follow), 5)
+    assert (region.offset, region.length) == (0, 5) and naps == [0.002]
+    await follow.aclose()
+    lines = read_log(tmp_path, follow=True, is_done=lambda: False, nap=nap, poll_interval=60)
+    assert await asyncio.wait_for(anext(lines), 5) == b"news\n"
+    assert await asyncio.wait_for(anext(lines), 5) == b"news\n"
+    assert len(naps) == 2
+    await lines.aclose()
+    writer.close()
