@@ -6,10 +6,17 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "load_ipython_extension"]
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .server.extension import NeuroJobsApp
 
     return [{"module": "neuro_jupyter", "app": NeuroJobsApp}]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext neuro_jupyter``: the ``%neuro`` magics."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)

@@ -136,10 +136,14 @@ def run_notebook(
         on_cell_start=on_cell_start,
     )
     try:
-        client.execute(cleanup_kc=True)
+        # The kernel outlives this notebook (ServerKernel ends it): only the
+        # client's channels are closed here.
+        client.execute(cleanup_kc=False)
     finally:
         for timer in timers:
             timer.cancel()
+        if client.kc is not None:
+            client.kc.stop_channels()
     return notebook
 
 

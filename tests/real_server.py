@@ -32,6 +32,7 @@ class RealServer:
         tmp_path: Path,
         extra_args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
+        base_url: str = "/",
     ) -> None:
         self.data_dir = tmp_path / "neuro"
         self.root_dir = tmp_path / "root"
@@ -41,10 +42,11 @@ class RealServer:
         self.log = tmp_path / "server.log"
         self.extra_args = list(extra_args)
         self.env = dict(env) if env is not None else None
+        self.base_url = base_url
 
     @property
     def api(self) -> str:
-        return f"http://127.0.0.1:{self.port}/neuro/api/v1/"
+        return f"http://127.0.0.1:{self.port}{self.base_url}neuro/api/v1/"
 
     def start(self) -> None:
         argv = [
@@ -53,7 +55,7 @@ class RealServer:
             f"--IdentityProvider.token={TOKEN}", "--ServerApp.allow_root=True",
             "--ServerApp.open_browser=False", f"--ServerApp.root_dir={self.root_dir}",
             f"--NeuroJobs.data_dir={self.data_dir}", "--LocalBackend.poll_interval=0.05",
-            *self.extra_args,
+            f"--ServerApp.base_url={self.base_url}", *self.extra_args,
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
