@@ -57,6 +57,14 @@ def html_of(kernel: ServerKernel, cell: str) -> str:
     )
 
 
+def test_carriage_returns_keep_what_a_notebook_shows() -> None:
+    compact = compact_carriage_returns
+    assert compact("plain\ntext") == "plain\ntext"
+    assert compact("10%\r20%\r30%") == "\r30%"
+    assert compact("10%\r20%\r") == "\r20%\r"
+    assert compact("a\rb\nc\rd\n") == "\rb\n\rd\n"
+
+
 def test_the_guides_run_example_streams_into_the_cell(kernel: ServerKernel) -> None:
     [shown] = run_cells(
         kernel, "%neuro run --preset cpu-small --name test ubuntu echo Hello, World!"
