@@ -115,6 +115,13 @@ class NeuroJobs(LoggingConfigurable):
         1.0, config=True, help="Seconds between checks of running jobs against their life span."
     )
 
+    proxy_timeout = Float(
+        30.0,
+        config=True,
+        help="""Seconds the job proxy waits for a job to answer (connect and
+        response head; streamed bodies have no limit) before a 504. 0 = wait forever.""",
+    )
+
     def make_backend(self, **defaults: Any) -> Backend:
         """The configured backend, a child of this configurable.
 

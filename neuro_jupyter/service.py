@@ -24,7 +24,7 @@ from .backends.base import (
     TelemetrySample,
     ZeroCopyLogs,
 )
-from .jobs.errors import Conflict, IllegalTransition, InvalidSpec, NotFound
+from .jobs.errors import Conflict, Forbidden, IllegalTransition, InvalidSpec, NotFound, Unavailable
 from .jobs.model import (
     Job,
     JobSpec,
@@ -253,16 +253,19 @@ class JobService:
             NotFound: no such job, or one ``user`` may not see.
             Forbidden: ``user`` sees it but may not do ``action``.
         """
-        parsed = parse_job_ref(ref)
-        job: Job | None
-        if parsed.kind == "id":
-            job = self.store.get(parsed.value)
-        else:
-            job = self.store.find_by_name(parsed.owner or user, parsed.value)
+        job = self._find(ref, user)
         if job is None:
             raise not_found(ref)
         require(job, user, self.store.shares_for(job), action, ref=ref)
         return job
+
+    def _find(self, ref: str, user: str | None = None) -> Job | None:
+        """The job ``ref`` names, with no permission check; a bare name is ``user``'s."""
+        parsed = parse_job_ref(ref)
+        if parsed.kind == "id":
+            return self.store.get(parsed.value)
+        owner = parsed.owner or user
+        return None if owner is None else self.store.find_by_name(owner, parsed.value)
 
     def list_jobs(self, query: ListJobsQuery) -> list[Job]:
         """The jobs ``query.viewer`` may see that match the query, newest first."""
@@ -355,6 +358,40 @@ class JobService:
     async def endpoint(self, job: Job) -> Endpoint | None:
         """Where the proxy reaches an already resolved job's HTTP port."""
         return await self.backend.endpoint(job)
+
+    async def proxy_target(self, user: str | None, ref: str) -> tuple[Job, Endpoint]:
+        """The job ``ref`` names and where its HTTP port is, if ``user`` may open it.
+
+        ``user`` is None for a visitor who is not logged in. A job started
+        with ``http.auth`` false is public; any other needs its owner or a
+        share (read or more). The endpoint comes from the job record and the
+        backend only, never from the caller.
+
+        Raises:
+            Forbidden: an anonymous visitor and a job that is not public (or
+                no such job: existence is not revealed before login).
+            NotFound: a logged-in user the job is not shared with.
+            Unavailable: the job is not running or exposes no HTTP port.
+            InvalidSpec: ``ref`` is not a job reference.
+        """
+        await self.ready()
+        job = self._find(ref, user)
+        public = job is not None and job.spec.http is not None and not job.spec.http.auth
+        if not public:
+            if user is None:
+                raise Forbidden(f"log in to open job {ref}")
+            if job is None:
+                raise not_found(ref)
+            require(job, user, self.store.shares_for(job), "browse", ref=ref)
+        assert job is not None
+        if job.spec.http is None:
+            raise Unavailable(f"job {ref} exposes no HTTP port")
+        if job.status is not JobStatus.RUNNING:
+            raise Unavailable(f"job {ref} is {job.status.value}, not running")
+        endpoint = await self.backend.endpoint(job)
+        if endpoint is None:
+            raise Unavailable(f"job {ref} is not serving HTTP now")
+        return job, endpoint
 
     # -- sharing ----------------------------------------------------------
 

@@ -8,6 +8,7 @@ wrong and the rule, and never leaks another user's data.
     ├── NotFound                   -> HTTP 404  (also: another user's job, unshared)
     ├── Conflict                   -> HTTP 409  (a live job already has this name)
     ├── Forbidden                  -> HTTP 403  (visible, but the level is too low)
+    ├── Unavailable                -> HTTP 503  (the job's HTTP port cannot be reached now)
     └── IllegalTransition          -> never shown: a finished job cannot change
 """
 
@@ -20,6 +21,7 @@ __all__ = [
     "InvalidSpec",
     "NeuroError",
     "NotFound",
+    "Unavailable",
 ]
 
 
@@ -57,3 +59,7 @@ class Forbidden(NeuroError, PermissionError):
 
 class IllegalTransition(NeuroError):
     """A status change that the job state machine refuses (finished is final)."""
+
+
+class Unavailable(NeuroError):
+    """The job exists and may be opened, but is not serving now (not running, no port)."""

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
-from ..jobs.errors import Conflict, Forbidden, InvalidSpec, NeuroError, NotFound
+from ..jobs.errors import Conflict, Forbidden, InvalidSpec, NeuroError, NotFound, Unavailable
 from ..jobs.model import Job, Preset, Share, StatusItem
 from ..jobs.parse import format_volume
 from ..service import JobService
@@ -31,6 +31,7 @@ _STATUS_OF: tuple[tuple[type[NeuroError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (Forbidden, 403),
+    (Unavailable, 503),
 )
 
 

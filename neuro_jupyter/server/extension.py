@@ -20,6 +20,7 @@ from ..config import NeuroJobs
 from ..service import JobService
 from .api import API_PREFIX, api_handlers
 from .base import SERVICE_KEY, SINGLE_USER_KEY
+from .proxy import PROXY_CLIENT_KEY, PROXY_TIMEOUT_KEY, make_proxy_client, proxy_handlers
 
 __all__ = ["NeuroJobsApp", "api_url"]
 
@@ -38,7 +39,8 @@ def api_url(serverapp: Any) -> str:
 
 
 class NeuroJobsApp(ExtensionApp):
-    """Neu.ro-style jobs: REST API under ``{base_url}neuro/api/v1/``."""
+    """Neu.ro-style jobs: REST API under ``{base_url}neuro/api/v1/``, jobs' HTTP
+    ports under ``{base_url}neuro/jobs/{ref}/``."""
 
     name = "neuro_jupyter"
     load_other_extensions = True
@@ -57,6 +59,8 @@ class NeuroJobsApp(ExtensionApp):
         )
         self.settings[SERVICE_KEY] = self.service
         self.settings[SINGLE_USER_KEY] = self._single_user()
+        self.settings[PROXY_CLIENT_KEY] = make_proxy_client()
+        self.settings[PROXY_TIMEOUT_KEY] = self.neuro.proxy_timeout
         self._export_environment()
 
     def _single_user(self) -> str | None:
@@ -69,8 +73,9 @@ class NeuroJobsApp(ExtensionApp):
         return None
 
     def initialize_handlers(self) -> None:
-        """Add the API routes (ExtensionApp prefixes ``base_url``)."""
+        """Add the API and proxy routes (ExtensionApp prefixes ``base_url``)."""
         self.handlers.extend(api_handlers())
+        self.handlers.extend(proxy_handlers())
 
     def _export_environment(self) -> None:
         # Kernels and terminals inherit the server's os.environ; jobs do not
@@ -91,3 +96,6 @@ class NeuroJobsApp(ExtensionApp):
         """Stop watching jobs; the jobs themselves keep running."""
         if self.service is not None:
             await self.service.close()
+        client = self.settings.get(PROXY_CLIENT_KEY)
+        if client is not None:
+            await client.aclose()
