@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+import os
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.httpclient import HTTPResponse
@@ -17,6 +20,25 @@ from traitlets.config import Config
 from tests.openapi_check import OpenAPIChecker
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+# Jobs outlive the servers that start them (by design), so the tests end their
+# own: every job of this run inherits this mark through its server's
+# environment, and each module's teardown kills what still carries it.
+TEST_RUN = f"neuro-test-{uuid.uuid4().hex}"
+os.environ["NEURO_JUPYTER_TEST_RUN"] = TEST_RUN
+
+
+@pytest.fixture(autouse=True, scope="module")
+def no_job_outlives_its_module() -> Iterator[None]:
+    yield
+    for process in psutil.process_iter():
+        try:
+            environ = process.environ()
+            if environ.get("NEURO_JUPYTER_TEST_RUN") == TEST_RUN and "NEURO_JOB_ID" in environ:
+                process.kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            pass
+
 
 ALICE_TOKEN = "alice-secret-token"
 BOB_TOKEN = "bob-secret-token"

@@ -76,7 +76,9 @@ class Runner:
         self.stop_requested = True
 
     def _stopping(self) -> bool:
-        if not self.stop_requested and self.dir.exists("killed"):
+        if not self.stop_requested and (self.dir.exists("killed") or not self.dir.path.is_dir()):
+            # A job whose folder was deleted can be neither followed nor
+            # killed by anyone: it ends instead of running on unseen.
             self.stop_requested = True
         return self.stop_requested
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from neuro_jupyter.backends.base import Backend, Endpoint
@@ -312,3 +314,16 @@ def test_local_backend_is_a_backend(dirs: dict[str, str]) -> None:
     assert backend.runtime.startswith("local:")
     capacity = backend.capacity()
     assert (capacity.cpu, capacity.memory, capacity.gpu) == (4.0, 8 << 30, 0)
+
+
+async def test_a_job_whose_folder_is_deleted_ends(
+    backend: LocalBackend, recorder: Recorder, dirs: dict[str, str]
+) -> None:
+    # Nobody could follow or kill it any more: it must not run on unseen.
+    job = make_job("sleep 30")
+    await backend.start(job)
+    await recorder.until(job.id, JobStatus.RUNNING)
+    started = recorder.apply(job).backend_state
+    shutil.rmtree(Path(dirs["jobs_dir"]) / job.id)
+    await wait_for(lambda: not psutil.pid_exists(started["child_pid"]), timeout=5)
+    await wait_for(lambda: not psutil.pid_exists(started["runner_pid"]), timeout=5)
