@@ -21,7 +21,14 @@ from ..jobs.model import Job, Preset, Share, StatusItem
 from ..jobs.parse import format_volume
 from ..service import JobService
 
-__all__ = ["NeuroAPIHandler", "format_time", "job_to_json", "preset_to_json", "share_to_json"]
+__all__ = [
+    "NeuroAPIHandler",
+    "ServiceMixin",
+    "format_time",
+    "job_to_json",
+    "preset_to_json",
+    "share_to_json",
+]
 
 SERVICE_KEY = "neuro_jobs_service"
 SINGLE_USER_KEY = "neuro_single_user"
@@ -123,16 +130,22 @@ def user_name_of(handler: Any) -> str:
     return str(getattr(user, "username", None) or user)
 
 
-class NeuroAPIHandler(APIHandler):
-    """Base of the REST handlers: authenticated JSON over :class:`JobService`."""
+class ServiceMixin:
+    """Gives a handler the one JobService of this server (API, exec, proxy)."""
 
-    auth_resource = "neuro"
+    settings: dict[str, Any]
 
     @property
     def service(self) -> JobService:
         """The one JobService of this server."""
         service: JobService = self.settings[SERVICE_KEY]
         return service
+
+
+class NeuroAPIHandler(ServiceMixin, APIHandler):
+    """Base of the REST handlers: authenticated JSON over :class:`JobService`."""
+
+    auth_resource = "neuro"
 
     @property
     def user_name(self) -> str:

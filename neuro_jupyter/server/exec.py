@@ -29,26 +29,19 @@ from ..backends.base import ExecSession
 from ..jobs.errors import Conflict, InvalidSpec, NeuroError
 from ..jobs.model import JobStatus
 from ..jobs.query import parse_flag
-from ..service import JobService
-from .base import SERVICE_KEY, status_of, user_name_of
+from .base import ServiceMixin, status_of, user_name_of
 
 __all__ = ["JobExecHandler"]
 
 log = logging.getLogger(__name__)
 
 
-class JobExecHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class JobExecHandler(ServiceMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
     """Relays a WebSocket to an exec session of the job's backend."""
 
     auth_resource = "neuro"
     session: ExecSession | None = None
     pump: asyncio.Task[None] | None = None
-
-    @property
-    def service(self) -> JobService:
-        """The one JobService of this server."""
-        service: JobService = self.settings[SERVICE_KEY]
-        return service
 
     @ws_authenticated
     async def get(self, ref: str) -> None:

@@ -28,8 +28,7 @@ from tornado.iostream import StreamClosedError
 from ..backends.base import Endpoint
 from ..jobs.errors import Forbidden, NeuroError
 from ..jobs.model import Job
-from ..service import JobService
-from .base import SERVICE_KEY, status_of, user_name_of
+from .base import ServiceMixin, status_of, user_name_of
 from .proxy_ws import WebSocketProxyMixin
 
 __all__ = [
@@ -163,7 +162,7 @@ def scope_cookie(set_cookie: str, prefix: str) -> str:
 
 
 @web.stream_request_body
-class JobProxyHandler(WebSocketProxyMixin, JupyterHandler):  # type: ignore[misc]
+class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # type: ignore[misc]
     """Relays HTTP (and WebSocket, via the mixin) to a job's HTTP port."""
 
     auth_resource = "neuro"
@@ -174,12 +173,6 @@ class JobProxyHandler(WebSocketProxyMixin, JupyterHandler):  # type: ignore[misc
     target = ""
     _chunks: asyncio.Queue[bytes | None] | None = None
     _upstream: asyncio.Future[httpx.Response] | None = None
-
-    @property
-    def service(self) -> JobService:
-        """The one JobService of this server."""
-        service: JobService = self.settings[SERVICE_KEY]
-        return service
 
     def check_xsrf_cookie(self) -> None:
         """Forms of the job carry the job's own CSRF tokens, not Jupyter's: defer to the job."""
