@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -51,6 +52,11 @@ from .store import JobStore
 __all__ = ["JobService"]
 
 log = logging.getLogger(__name__)
+
+OPENED_FOR = 1.0
+"""Seconds the proxy may reuse a visitor's access to a job without a store read."""
+OPENED_MAX = 4096
+"""Remembered (visitor, job) pairs before the memory is cleared."""
 
 
 class JobService:
@@ -94,6 +100,10 @@ class JobService:
         self._tasks: list[asyncio.Task[None]] = []
         self._started: asyncio.Task[None] | None = None
         self._life_span_asked: set[str] = set()
+        # Jobs the proxy let a visitor open, keyed by (visitor, ref), with the
+        # store's write count and the time: every proxied request would
+        # otherwise read the job and its shares again.
+        self._opened: dict[tuple[str | None, str], tuple[int, float, Job]] = {}
 
     # -- lifecycle --------------------------------------------------------
 
@@ -375,6 +385,23 @@ class JobService:
             InvalidSpec: ``ref`` is not a job reference.
         """
         await self.ready()
+        job = self._openable(user, ref)
+        endpoint = await self.backend.endpoint(job)
+        if endpoint is None:
+            raise Unavailable(f"job {ref} is not serving HTTP now")
+        return job, endpoint
+
+    def _openable(self, user: str | None, ref: str) -> Job:
+        """The running job ``user`` may open, remembered until the store changes.
+
+        A remembered answer also ends after :data:`OPENED_FOR` seconds, for
+        changes written by another server sharing the database.
+        """
+        now = time.monotonic()
+        opened = self._opened.get((user, ref))
+        if opened is not None and opened[0] == self.store.writes and now - opened[1] < OPENED_FOR:
+            return opened[2]
+        writes = self.store.writes
         job = self._find(ref, user)
         public = job is not None and job.spec.http is not None and not job.spec.http.auth
         if not public:
@@ -388,10 +415,10 @@ class JobService:
             raise Unavailable(f"job {ref} exposes no HTTP port")
         if job.status is not JobStatus.RUNNING:
             raise Unavailable(f"job {ref} is {job.status.value}, not running")
-        endpoint = await self.backend.endpoint(job)
-        if endpoint is None:
-            raise Unavailable(f"job {ref} is not serving HTTP now")
-        return job, endpoint
+        if len(self._opened) >= OPENED_MAX:
+            self._opened.clear()
+        self._opened[(user, ref)] = (writes, now, job)
+        return job
 
     # -- sharing ----------------------------------------------------------
 

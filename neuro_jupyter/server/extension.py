@@ -98,4 +98,4 @@ class NeuroJobsApp(ExtensionApp):
             await self.service.close()
         client = self.settings.get(PROXY_CLIENT_KEY)
         if client is not None:
-            await client.aclose()
+            await client.close()

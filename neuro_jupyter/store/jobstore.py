@@ -58,6 +58,9 @@ class JobStore:
         # An in-memory SQLite store is one shared connection: take turns on it.
         memory = is_memory_sqlite(self._engine.url)
         self._lock: AbstractContextManager[Any] = threading.RLock() if memory else nullcontext()
+        self.writes = 0
+        """Write transactions committed through this object: readers that cache
+        what they read compare it to see whether anything may have changed."""
         try:
             with self._write() as conn:
                 self.schema_version = ensure_schema(conn)
@@ -97,6 +100,9 @@ class JobStore:
             conn.execution_options(**{IMMEDIATE: True})
             with conn.begin():
                 yield conn
+        # Counted after the commit: a reader that noted the count before reading
+        # can only see it move, never miss a change it read around.
+        self.writes += 1
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
