@@ -1,8 +1,9 @@
 """A small web app the proxy tests run *as a job*: it shows what reached it.
 
 ``python upstream_app.py --port N``. Every path not listed echoes the request
-as JSON; the listed ones set cookies, redirect, stream, serve big bodies, hang,
-and echo WebSocket messages (with subprotocols and close codes).
+as JSON; the listed ones set cookies, redirect, stream, serve big bodies (and
+say what they sent), hang, and echo WebSocket messages (with subprotocols and
+close codes, and pings sent on request).
 """
 
 from __future__ import annotations
@@ -11,11 +12,17 @@ import argparse
 import asyncio
 import hashlib
 import json
+import struct
+import zlib
 from typing import Any
 
 from tornado import web, websocket
 
 last_close: dict[str, Any] = {}
+last_sent: dict[str, Any] = {}
+
+PATTERN = (bytes(range(256)) * 4096)[:-8]
+"""A numbered block after its 8-byte number: 1 MiB in all."""
 
 
 @web.stream_request_body
@@ -108,6 +115,35 @@ class BigHandler(web.RequestHandler):
         self.finish()
 
 
+class NumberedHandler(web.RequestHandler):
+    """``n`` bytes (default 1 GiB) in 1 MiB blocks, each starting with its number.
+
+    Every block differs, so a lost, repeated or reordered block changes the
+    CRC-32, which ``/numbered-sent`` reports, with the count, once all is written.
+    """
+
+    async def get(self) -> None:
+        left = int(self.get_argument("n", str(1 << 30)))
+        self.set_header("Content-Type", "application/octet-stream")
+        self.set_header("Content-Length", str(left))
+        last_sent.clear()
+        sent = crc = number = 0
+        while left > 0:
+            block = (struct.pack(">Q", number) + PATTERN)[: min(left, len(PATTERN) + 8)]
+            crc = zlib.crc32(block, crc)
+            self.write(block)
+            await self.flush()  # waits for the socket: one block in memory at a time
+            sent += len(block)
+            left -= len(block)
+            number += 1
+        last_sent.update(bytes=sent, crc32=crc)
+
+
+class NumberedSentHandler(web.RequestHandler):
+    def get(self) -> None:
+        self.finish(last_sent)
+
+
 class HangHandler(web.RequestHandler):
     async def get(self) -> None:
         await asyncio.sleep(3600)
@@ -119,7 +155,11 @@ class LastCloseHandler(web.RequestHandler):
 
 
 class EchoSocket(websocket.WebSocketHandler):
-    """Echoes each message as it came; ``close:CODE:REASON`` closes with that code."""
+    """Echoes each message as it came; ``close:CODE:REASON`` closes with that code.
+
+    ``ping:DATA`` makes the job ping its peer with DATA; the pong that comes
+    back is reported as the text message ``pong:DATA``.
+    """
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         return "second" if "second" in subprotocols else None
@@ -136,7 +176,13 @@ class EchoSocket(websocket.WebSocketHandler):
             _, code, reason = message.split(":", 2)
             self.close(int(code), reason)
             return
+        if isinstance(message, str) and message.startswith("ping:"):
+            self.ping(message[len("ping:") :].encode())
+            return
         await self.write_message(message, binary=isinstance(message, bytes))
+
+    def on_pong(self, data: bytes) -> None:
+        self.write_message("pong:" + data.decode())
 
     def on_close(self) -> None:
         last_close.update(code=self.close_code, reason=self.close_reason)
@@ -150,6 +196,8 @@ def make_app() -> web.Application:
             (r"/status/(\d+)", StatusHandler),
             (r"/stream", StreamHandler),
             (r"/big", BigHandler),
+            (r"/numbered", NumberedHandler),
+            (r"/numbered-sent", NumberedSentHandler),
             (r"/hang", HangHandler),
             (r"/ws", EchoSocket),
             (r"/ws-last-close", LastCloseHandler),
