@@ -4,6 +4,11 @@ The visitor was authorised in ``prepare()``. The job is connected first, with
 the visitor's subprotocols; only then is the visitor accepted, with the
 subprotocol the job chose. A job that refuses gets the visitor a 502 before
 any upgrade. Frames keep their kind and order; close codes go both ways.
+
+``Origin`` is judged by Jupyter's rule (same host, or ``allow_origin``), and a
+same-origin visitor's ``Origin`` reaches the job as the job's own: the job sees
+its own address in ``Host``, and apps that compare the two (tornado's and
+Jupyter's WebSocket handlers) would refuse every browser otherwise.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
+from urllib.parse import urlsplit
 
 from jupyter_server._tz import utcnow
+from jupyter_server.base.handlers import JupyterHandler
 from tornado import httputil, web
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import (
@@ -78,6 +85,8 @@ class WebSocketProxyMixin(WebSocketHandler):
         for name, value in handler.upstream_headers():
             if name.lower() not in _HANDSHAKE:
                 headers.add(name, value)
+        if origin and urlsplit(origin).netloc.lower() == self.request.headers.get("Host"):
+            headers["Origin"] = f"http://{self._netloc()}"
         url = f"ws://{self._netloc()}{handler.target}"
         timeout: float = self.settings.get("neuro_proxy_timeout", 30.0)
         try:
@@ -100,6 +109,15 @@ class WebSocketProxyMixin(WebSocketHandler):
             handler.refuse(502, f"job {handler.job.id} refused the connection")
             return
         await WebSocketHandler.get(self, *args)
+
+    def check_origin(self, origin: str) -> bool:
+        """Jupyter's rule: ``Origin`` matches ``Host``, or ``allow_origin`` allows it.
+
+        tornado's own (since 6.6) trusts only ``trusted_origins`` and expects
+        same-origin requests to be let through before it is asked.
+        """
+        handler: Any = self
+        return bool(JupyterHandler.check_origin(handler, origin))
 
     def _netloc(self) -> str:
         endpoint = self.endpoint  # type: ignore[attr-defined]
