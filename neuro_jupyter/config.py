@@ -13,10 +13,11 @@ import os
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Dict, Float, List, Type, Unicode, default
+from traitlets import Dict, Float, List, TraitError, Type, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from .backends.base import Backend
+from .jobs.addresses import HostTemplate, JobAddresses
 from .jobs.errors import InvalidSpec
 from .jobs.model import Preset
 from .jobs.parse import parse_life_span
@@ -121,6 +122,57 @@ class NeuroJobs(LoggingConfigurable):
         help="""Seconds the job proxy waits for a job to answer (connect and
         response head; streamed bodies have no limit) before a 504. 0 = wait forever.""",
     )
+
+    public_url = Unicode(
+        "",
+        config=True,
+        help="""The server's URL as users' browsers reach it, base_url included,
+        e.g. https://jupyter.example.com/user/alice/. Jobs get their URL under it
+        in NEURO_JOB_HTTP_URL. Empty (the default): the server's own
+        connection URL. (The API's http_url follows the address each request
+        came to.)""",
+    )
+
+    job_host_template = Unicode(
+        "",
+        config=True,
+        help="""Serve jobs from hosts of their own, e.g.
+        "{name}--{owner}.jobs.example.com" (placeholders {name} and {owner}, or
+        {id}; an optional :PORT at the end). Requests whose Host matches reach
+        that job at the root of its own origin, so its pages need no sandbox;
+        jobs the template cannot name (no name, or an owner that is not a DNS
+        label) stay under {base_url}neuro/jobs/. Point wildcard DNS (and TLS)
+        for the hosts at this server. Jupyter's login cookie is not sent to
+        these hosts, so visitors arrive anonymous unless the deployment puts
+        its own authentication in front: only public (--no-http-auth) jobs
+        open to them; the owner and share rules apply as on paths to whoever
+        the request authenticates as. Empty (the default): paths only.""",
+    )
+
+    @validate("job_host_template")
+    def _validate_job_host_template(self, proposal: dict[str, Any]) -> str:
+        value = str(proposal["value"])
+        if value:
+            try:
+                HostTemplate.parse(value)
+            except ValueError as exc:
+                raise TraitError(f"c.NeuroJobs.job_host_template: {exc}") from None
+        return value
+
+    def job_addresses(self, base_url: str, server_url: str) -> JobAddresses:
+        """Where the server at ``server_url`` (base_url included) publishes jobs.
+
+        :attr:`public_url` wins over ``server_url`` where it is set.
+        """
+        public = self.public_url or server_url
+        if public and not public.endswith("/"):
+            public += "/"
+        template = self.job_host_template
+        return JobAddresses(
+            public_url=public,
+            base_url=base_url,
+            host_template=HostTemplate.parse(template) if template else None,
+        )
 
     def make_backend(self, **defaults: Any) -> Backend:
         """The configured backend, a child of this configurable.

@@ -25,6 +25,7 @@ from .backends.base import (
     TelemetrySample,
     ZeroCopyLogs,
 )
+from .jobs.addresses import JobAddresses
 from .jobs.errors import Conflict, Forbidden, IllegalTransition, InvalidSpec, NotFound, Unavailable
 from .jobs.model import (
     Job,
@@ -71,6 +72,7 @@ class JobService:
         default_life_span: seconds, for specs that give none (0 = no limit).
         life_span_check_interval: how often running time is compared with
             each job's life span.
+        addresses: where jobs' HTTP ports are published (see :meth:`publish`).
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class JobService:
         cluster: str = "local",
         default_life_span: int = 86400,
         life_span_check_interval: float = 1.0,
+        addresses: JobAddresses | None = None,
     ) -> None:
         if not presets:
             raise ValueError("at least one preset is needed")
@@ -94,6 +97,8 @@ class JobService:
         self.cluster = cluster
         self.default_life_span = default_life_span
         self.life_span_check_interval = life_span_check_interval
+        self.addresses = addresses or backend.addresses
+        backend.addresses = self.addresses
         # Set on every recorded change, then replaced: waiters take the current
         # one before they look, so no change slips between look and wait.
         self._changed = asyncio.Event()
@@ -194,6 +199,26 @@ class JobService:
                 await changed.wait()
 
         return await asyncio.wait_for(wait(), timeout)
+
+    # -- addresses --------------------------------------------------------
+
+    def publish(self, addresses: JobAddresses) -> None:
+        """Publish jobs' HTTP ports at ``addresses`` from now on.
+
+        The API's URLs follow at once; the backend gives jobs it starts from
+        now on their URL and prefix (a running job keeps its environment).
+        A server calls this again once its port is final.
+        """
+        self.addresses = addresses
+        self.backend.addresses = addresses
+
+    def http_url(self, job: Job, root: str | None = None) -> str | None:
+        """The job's public URL (None without an HTTP port).
+
+        ``root`` is the server's root as a visitor reached it
+        (``scheme://host{base_url}``); by default the published public URL.
+        """
+        return self.addresses.url(job, root)
 
     # -- presets ----------------------------------------------------------
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from ..jobs.addresses import JobAddresses
 from ..jobs.model import Job, JobSpec, Preset, StatusItem
 
 __all__ = [
@@ -137,6 +138,11 @@ class Backend(Protocol):
 
     runtime: str
     """In words, where commands run (shown in the job record)."""
+
+    addresses: JobAddresses
+    """Where jobs' HTTP ports are published; JobService sets it. A job started
+    from then on gets ``addresses.environment(job)`` (``NEURO_JOB_HTTP_URL``,
+    ``NEURO_JOB_HTTP_PREFIX``) in its environment, after the spec's."""
 
     async def setup(self) -> None:
         """Start background work (watchers, schedulers). Called once."""

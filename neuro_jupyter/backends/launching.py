@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from ..jobs.addresses import JobAddresses
 from ..jobs.errors import InvalidSpec
 from ..jobs.model import Job, JobSpec
 from .jobdir import JobDir, Launch, without_credentials
@@ -15,6 +16,8 @@ from .sandbox import Bind, SandboxError, bwrap_argv, under_mount
 from .storage import resolve_source
 
 __all__ = ["binds_for", "check_spec", "job_environment", "write_job_dir"]
+
+HTTP_ENV = ("NEURO_JOB_HTTP_URL", "NEURO_JOB_HTTP_PREFIX")
 
 NO_BWRAP = "volumes need bubblewrap (bwrap), which is not installed: apt-get install bubblewrap"
 NO_COMMAND = "the local runtime runs a command on this machine; give one after the image"
@@ -64,11 +67,17 @@ def check_spec(owner: str, spec: JobSpec, *, storage_root: Path, workdir: str, b
         raise InvalidSpec("workdir", f"working directory {workdir} does not exist here")
 
 
-def job_environment(job: Job, gpus: Sequence[int], base: Mapping[str, str]) -> dict[str, str]:
+def job_environment(
+    job: Job,
+    gpus: Sequence[int],
+    base: Mapping[str, str],
+    addresses: JobAddresses | None = None,
+) -> dict[str, str]:
     """The command's environment: ``base`` minus credentials, the spec's, the job's.
 
-    ``NEURO_JOB_*`` and ``CUDA_VISIBLE_DEVICES`` come last: the spec cannot
-    claim another job's identity or GPUs.
+    ``NEURO_JOB_*`` (with the public URL and prefix ``addresses`` give a job
+    with an HTTP port) and ``CUDA_VISIBLE_DEVICES`` come last: the spec cannot
+    claim another job's identity, address or GPUs.
     """
     env = without_credentials(base)
     env["PYTHONUNBUFFERED"] = "1"
@@ -80,6 +89,9 @@ def job_environment(job: Job, gpus: Sequence[int], base: Mapping[str, str]) -> d
         NEURO_JOB_PRESET=job.preset.name,
         CUDA_VISIBLE_DEVICES=",".join(str(i) for i in gpus),
     )
+    for name in HTTP_ENV:  # a job without an HTTP port has none
+        env.pop(name, None)
+    env.update((addresses or JobAddresses()).environment(job))
     return env
 
 
@@ -92,6 +104,7 @@ def write_job_dir(
     workdir: str,
     bwrap: str,
     grace: float,
+    addresses: JobAddresses | None = None,
 ) -> None:
     """Write ``spec.json``, ``env`` and ``launch.json`` for the runner."""
     job_dir.path.mkdir(parents=True, exist_ok=True)
@@ -99,7 +112,8 @@ def write_job_dir(
     sandbox = bwrap_argv(bwrap, binds, workdir) if binds else []
     data = {"id": job.id, "owner": job.owner, "spec": job.spec.to_json()}
     job_dir.write_json("spec.json", {**data, "preset": job.preset.to_json()})
-    job_dir.write_json("env", job_environment(job, gpus, os.environ), mode=0o600)
+    env = job_environment(job, gpus, os.environ, addresses)
+    job_dir.write_json("env", env, mode=0o600)
     launch = Launch(
         argv=[*sandbox, *shlex.split(job.spec.command)],
         cwd="/" if sandbox else workdir,  # in a sandbox, bwrap's --chdir sets it

@@ -30,6 +30,7 @@ import psutil
 from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import LoggingConfigurable
 
+from ..jobs.addresses import JobAddresses
 from ..jobs.errors import Conflict, InvalidSpec
 from ..jobs.model import Job, JobSpec, JobStatus, Preset, Reason, StatusItem
 from .base import (
@@ -78,6 +79,8 @@ class LocalBackend(LoggingConfigurable):
     """Runs jobs as process groups on this machine (see the module docstring)."""
 
     runtime = "local: the command runs on this machine; the image is recorded, not pulled"
+    addresses = JobAddresses()
+    """Where jobs' HTTP ports are published (set by JobService; see ``Backend``)."""
 
     jobs_dir = Unicode(
         help="Folder holding one folder per job (output, exit code, runner state)."
@@ -247,7 +250,7 @@ class LocalBackend(LoggingConfigurable):
             write_job_dir(
                 entry.dir, entry.job, entry.gpus, storage_root=Path(self.storage_root),
                 workdir=self._workdir(entry.job.spec), bwrap=self._bwrap(),
-                grace=float(self.kill_grace_period),
+                grace=float(self.kill_grace_period), addresses=self.addresses,
             )  # fmt: skip
             entry.runner = await self.start_process(entry.dir)
 

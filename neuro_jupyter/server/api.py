@@ -22,7 +22,7 @@ from ..backends.base import LogChunk, TelemetrySample
 from ..jobs.errors import InvalidSpec
 from ..jobs.parse import parse_permission, parse_since
 from ..jobs.query import parse_flag, parse_list_query
-from .base import NeuroAPIHandler, format_time, job_to_json, preset_to_json, share_to_json
+from .base import NeuroAPIHandler, format_time, preset_to_json, share_to_json
 from .exec import JobExecHandler
 from .sendfile import write_log_chunk
 
@@ -64,7 +64,7 @@ class JobsHandler(NeuroAPIHandler):
         params = {k: self.get_query_arguments(k) for k in self.request.query_arguments}
         query = parse_list_query(self.user_name, params, datetime.now(timezone.utc))
         jobs = self.service.list_jobs(query)
-        self.write_json({"jobs": [job_to_json(j, self.public_root) for j in jobs]})
+        self.write_json({"jobs": [self.job_json(j) for j in jobs]})
 
     @web.authenticated
     @authorized

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from http.client import responses
 from typing import Any
-from urllib.parse import quote
 
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
@@ -67,21 +66,13 @@ def _history_item(item: StatusItem) -> dict[str, Any]:
     }
 
 
-def job_http_ref(job: Job) -> str:
-    """The reference used in the job's URL: ``name--owner``, else the id."""
-    return f"{job.name}--{job.owner}" if job.name else job.id
-
-
-def job_to_json(job: Job, public_root: str) -> dict[str, Any]:
+def job_to_json(job: Job, http_url: str | None) -> dict[str, Any]:
     """A job record as the API shows it: the spec's fields plus where it stands.
 
-    ``public_root`` is ``scheme://host{base_url}``; the Http URL hangs off it.
+    ``http_url`` is where its HTTP port is published (``JobService.http_url``).
     """
     spec = job.spec.to_json()
     spec["volumes"] = [format_volume(v) for v in job.spec.volumes]
-    http_url = None
-    if job.spec.http is not None:
-        http_url = f"{public_root}neuro/jobs/{quote(job_http_ref(job), safe='-')}/"
     return {
         **spec,
         "id": job.id,
@@ -182,9 +173,13 @@ class NeuroAPIHandler(ServiceMixin, APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(data))
 
+    def job_json(self, job: Job) -> dict[str, Any]:
+        """A job record as the API shows it, its URL as this visitor reaches the server."""
+        return job_to_json(job, self.service.http_url(job, self.public_root))
+
     def write_job(self, job: Job, status: int = 200) -> None:
         """Answer with one job record."""
-        self.write_json(job_to_json(job, self.public_root), status)
+        self.write_json(self.job_json(job), status)
 
     def finish_empty(self) -> None:
         """Answer 204 with no body (APIHandler.finish would call it JSON)."""

@@ -21,6 +21,7 @@ from ..service import JobService
 from .api import API_PREFIX, api_handlers
 from .base import SERVICE_KEY, SINGLE_USER_KEY
 from .proxy import PROXY_CLIENT_KEY, PROXY_TIMEOUT_KEY, make_proxy_client, proxy_handlers
+from .proxy_host import add_host_routes
 
 __all__ = ["NeuroJobsApp", "api_url"]
 
@@ -62,6 +63,7 @@ class NeuroJobsApp(ExtensionApp):
         self.settings[PROXY_CLIENT_KEY] = make_proxy_client()
         self.settings[PROXY_TIMEOUT_KEY] = self.neuro.proxy_timeout
         self._export_environment()
+        self._publish()
 
     def _single_user(self) -> str | None:
         """The owner of every request, where the server's login names no user."""
@@ -76,6 +78,10 @@ class NeuroJobsApp(ExtensionApp):
         """Add the API and proxy routes (ExtensionApp prefixes ``base_url``)."""
         self.handlers.extend(api_handlers())
         self.handlers.extend(proxy_handlers())
+        assert self.service is not None and self.serverapp is not None
+        template = self.service.addresses.host_template
+        if template is not None:  # routed by Host, so not under base_url
+            add_host_routes(self.serverapp.web_app, template)
 
     def _export_environment(self) -> None:
         # Kernels and terminals inherit the server's os.environ; jobs do not
@@ -86,9 +92,16 @@ class NeuroJobsApp(ExtensionApp):
         if token:
             os.environ["NEURO_API_TOKEN"] = token
 
+    def _publish(self) -> None:
+        """Tell the service where this server publishes jobs (their URL, prefix, hosts)."""
+        assert self.serverapp is not None and self.neuro is not None and self.service is not None
+        base_url = self.serverapp.base_url
+        self.service.publish(self.neuro.job_addresses(base_url, self.serverapp.connection_url))
+
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Adopt live jobs at start-up; the port is final now, export it again."""
         self._export_environment()
+        self._publish()
         assert self.service is not None
         await self.service.ready()
 
