@@ -101,6 +101,12 @@ class Endpoint:
     host: str
     port: int
 
+    @property
+    def netloc(self) -> str:
+        """``host:port`` as a URL writes it (an IPv6 host in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
 
 class ExecSession(Protocol):
     """A command running inside a job's environment."""

@@ -153,8 +153,7 @@ def target_of(path_and_query: str) -> str:
 
 def upstream_url(endpoint: Endpoint, target: str, scheme: str = "http") -> URL:
     """``endpoint`` with ``target`` as its exact request-target (already escaped)."""
-    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
-    return URL(f"{scheme}://{host}:{endpoint.port}{target}", encoded=True)
+    return URL(f"{scheme}://{endpoint.netloc}{target}", encoded=True)
 
 
 def visitor_cookies(header_values: Iterable[str], drop: Iterable[str]) -> str:
@@ -282,7 +281,11 @@ class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # typ
     def upstream_headers(self) -> list[tuple[str, str]]:
         """The visitor's headers minus credentials and hop-by-hop ones, plus ours."""
         drop = connection_tokens(self.request.headers.get_list("Connection")) | _OURS
-        headers = [(k, v) for k, v in self.request.headers.get_all() if k.lower() not in drop]
+        headers = [
+            (k, self._as_job_origin(v) if k.lower() == "origin" else v)
+            for k, v in self.request.headers.get_all()
+            if k.lower() not in drop
+        ]
         login_cookie = self.identity_provider.get_cookie_name(self)
         cookies = visitor_cookies(self.request.headers.get_list("Cookie"), [login_cookie, "_xsrf"])
         if cookies:
@@ -296,6 +299,17 @@ class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # typ
         if self.visitor is not None:
             headers.append(("X-Neuro-User", self.visitor))
         return headers
+
+    def _as_job_origin(self, origin: str) -> str:
+        """A same-origin ``Origin`` as the job's own, any other as it came.
+
+        The job compares ``Origin`` with the ``Host`` it sees, its own address;
+        left as is, a browser's POST or WebSocket to a Jupyter run as a job
+        would look cross-origin to it and be refused.
+        """
+        if urlsplit(origin).netloc.lower() == (self.request.headers.get("Host") or "").lower():
+            return f"http://{self.endpoint.netloc}"
+        return origin
 
     async def _body(self) -> AsyncIterator[bytes]:
         assert self._chunks is not None
@@ -340,9 +354,11 @@ class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # typ
             return
         try:
             self._answer_head(response)
-            async for chunk in response.content.iter_any():
+            body = response.content
+            async for chunk in body.iter_any():
                 self.write(chunk)
-                await self.flush()
+                if not body.at_eof():  # the last piece goes out with finish()
+                    await self.flush()
         except (StreamClosedError, aiohttp.ClientError):
             response.close()  # the visitor went away, or the job broke off
             return
@@ -381,7 +397,7 @@ class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # typ
         if location.startswith("/") and not location.startswith("//"):
             return location if keep else self.prefix + location
         parts = urlsplit(location)
-        own = {f"{self.endpoint.host}:{self.endpoint.port}", f"localhost:{self.endpoint.port}"}
+        own = {self.endpoint.netloc, f"localhost:{self.endpoint.port}"}
         if parts.scheme in ("http", "https") and parts.netloc in own:
             path = parts.path or "/"
             if not keep:

@@ -5,10 +5,8 @@ the visitor's subprotocols; only then is the visitor accepted, with the
 subprotocol the job chose. A job that refuses gets the visitor a 502 before
 any upgrade. Frames keep their kind and order; close codes go both ways.
 
-``Origin`` is judged by Jupyter's rule (same host, or ``allow_origin``), and a
-same-origin visitor's ``Origin`` reaches the job as the job's own: the job sees
-its own address in ``Host``, and apps that compare the two (tornado's and
-Jupyter's WebSocket handlers) would refuse every browser otherwise.
+``Origin`` is judged by Jupyter's rule (same host, or ``allow_origin``); a
+same-origin one reaches the job as the job's own (``upstream_headers()``).
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
-from urllib.parse import urlsplit
 
 from jupyter_server._tz import utcnow
 from jupyter_server.base.handlers import JupyterHandler
@@ -85,9 +82,7 @@ class WebSocketProxyMixin(WebSocketHandler):
         for name, value in handler.upstream_headers():
             if name.lower() not in _HANDSHAKE:
                 headers.add(name, value)
-        if origin and urlsplit(origin).netloc.lower() == self.request.headers.get("Host"):
-            headers["Origin"] = f"http://{self._netloc()}"
-        url = f"ws://{self._netloc()}{handler.target}"
+        url = f"ws://{handler.endpoint.netloc}{handler.target}"
         timeout: float = self.settings.get("neuro_proxy_timeout", 30.0)
         try:
             self.upstream_ws = await asyncio.wait_for(
@@ -118,11 +113,6 @@ class WebSocketProxyMixin(WebSocketHandler):
         """
         handler: Any = self
         return bool(JupyterHandler.check_origin(handler, origin))
-
-    def _netloc(self) -> str:
-        endpoint = self.endpoint  # type: ignore[attr-defined]
-        host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
-        return f"{host}:{endpoint.port}"
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         """The subprotocol the job chose, whatever it was."""
