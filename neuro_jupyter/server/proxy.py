@@ -266,10 +266,20 @@ class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # typ
                 self.redirect(f"{self.prefix}/{tail}")
                 return False
             tail = "/" + tail
+        assert self.job.spec.http is not None
+        kept = ""
+        if self.job.spec.http.keep_prefix:
+            # The job serves under the one prefix its environment names
+            # (NEURO_JOB_HTTP_PREFIX); a visitor who came by another ref
+            # (the id, the bare name) is sent there, so that the job's links
+            # and cookies line up with the address bar.
+            kept = self.service.addresses.prefix(self.job)
+            if kept and kept != self.prefix and self.request.method in ("GET", "HEAD"):
+                self.redirect(kept + tail)
+                return False
         path, sep, query = tail.partition("?")
         tail = f"{path}?{strip_token(query)}" if sep else path
-        assert self.job.spec.http is not None
-        self.target = target_of(self.prefix + tail if self.job.spec.http.keep_prefix else tail)
+        self.target = target_of(kept + tail)
         return True
 
     def _has_body(self) -> bool:

@@ -2,9 +2,9 @@
 
 End to end, black box: pytest-jupyter's server (with the extension) starts
 ``jupyter lab`` as a local job with ``"http": {"keep_prefix": true}`` and the
-lab's ``base_url`` set to the job's prefix; the test then talks to the lab
-only through ``{base_url}neuro/jobs/lab/``, as alice, with the outer server's
-token, the way a browser would with its login cookie.
+lab's ``base_url`` set from ``$NEURO_JOB_HTTP_PREFIX``; the test then talks to
+the lab only through ``{base_url}neuro/jobs/lab--alice/``, as alice, with the
+outer server's token, the way a browser would with its login cookie.
 """
 
 from __future__ import annotations
@@ -51,21 +51,23 @@ async def lab(api: Api, jp_base_url: str, tmp_path: Path) -> AsyncIterator[str]:
     proxy's login (``"auth": true``) is its only door; it listens on 127.0.0.1.
     """
     port = free_port()
-    prefix = f"{jp_base_url}neuro/jobs/lab/"
+    prefix = f"{jp_base_url}neuro/jobs/lab--alice/"
     argv = [
         sys.executable, "-m", "jupyterlab",
         "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-        "--no-browser", "--allow-root", f"--ServerApp.base_url={prefix}",
+        "--no-browser", "--allow-root",
         "--IdentityProvider.token=", "--ServerApp.disable_check_xsrf=True",
         f"--ServerApp.root_dir={tmp_path}",
         # The lab needs none of this project's extension (nor its job registry).
         "--ServerApp.jpserver_extensions=neuro_jupyter=False",
     ]  # fmt: skip
+    base_url = '--ServerApp.base_url="$NEURO_JOB_HTTP_PREFIX/"'
     spec = {
         "image": "python",
         "name": "lab",
         "preset": "cpu-large",
-        "command": shlex.join(argv),
+        # The job is told its prefix; the lab serves under it.
+        "command": ["sh", "-c", f"{shlex.join(argv)} {base_url}"],
         "http": {"port": port, "auth": True, "keep_prefix": True},
     }
     status, body = await api("POST", "jobs", spec)
@@ -144,7 +146,7 @@ async def test_a_notebook_kernel_is_used_through_the_proxy_over_its_websocket(
     created through the lab's REST API; ``1+1`` sent on the kernel's channels
     WebSocket (opened like a browser, with our page's ``Origin``) comes back as
     ``execute_result`` ``2``; the kernel is deleted."""
-    page = await fetch("lab/lab", headers={"Accept": "text/html"})
+    page = await fetch("lab--alice/lab", headers={"Accept": "text/html"})
     assert page.code == 200, page.body[:500]
     assert page.headers["Content-Type"].startswith("text/html")
     assert b"jupyter-config-data" in page.body
@@ -153,13 +155,14 @@ async def test_a_notebook_kernel_is_used_through_the_proxy_over_its_websocket(
     assert json.loads(config)["baseUrl"] == lab
 
     # A script's POST, without ``Origin``; a browser's is the next test's.
-    created = await fetch("lab/api/kernels", method="POST", body=json.dumps({"name": "python3"}))
+    python3 = json.dumps({"name": "python3"})
+    created = await fetch("lab--alice/api/kernels", method="POST", body=python3)
     assert created.code == 201, created.body
     kernel = json.loads(created.body)["id"]
 
     session = uuid.uuid4().hex
     request = HTTPRequest(
-        ws_url(f"lab/api/kernels/{kernel}/channels?session_id={session}"),
+        ws_url(f"lab--alice/api/kernels/{kernel}/channels?session_id={session}"),
         headers={
             "Authorization": f"token {ALICE_TOKEN}",
             "Origin": f"http://127.0.0.1:{jp_http_port}",  # as every browser sends it
@@ -175,10 +178,29 @@ async def test_a_notebook_kernel_is_used_through_the_proxy_over_its_websocket(
     results = [r["content"] for r in replies if r["msg_type"] == "execute_result"]
     assert [r["data"]["text/plain"] for r in results] == ["2"], replies
 
-    deleted = await fetch(f"lab/api/kernels/{kernel}", method="DELETE")
+    deleted = await fetch(f"lab--alice/api/kernels/{kernel}", method="DELETE")
     assert deleted.code == 204
-    listed = await fetch("lab/api/kernels")
+    listed = await fetch("lab--alice/api/kernels")
     assert json.loads(listed.body) == []
+
+
+async def test_other_refs_of_a_keep_prefix_job_lead_to_its_own_prefix(
+    lab: str,
+    fetch: Fetch,  # noqa: F811
+    api: Api,
+) -> None:
+    """The lab serves under the one prefix it was told; a visitor who came by
+    the bare name or the id is redirected there, path and query kept, and a
+    POST by another ref still reaches the lab under its own prefix."""
+    _, job = await api("GET", "jobs/lab")
+    for ref in ("lab", job["id"]):
+        moved = await fetch(f"{ref}/api/contents?type=directory")
+        assert moved.code == 302, moved.body
+        assert moved.headers["Location"] == f"{lab}api/contents?type=directory"
+    created = await fetch(f"{job['id']}/api/kernels", method="POST", body=json.dumps({}))
+    assert created.code == 201, created.body
+    kernel = json.loads(created.body)["id"]
+    assert (await fetch(f"lab--alice/api/kernels/{kernel}", method="DELETE")).code == 204
 
 
 async def test_a_browser_api_request_passes_the_jobs_own_origin_check(
@@ -194,15 +216,15 @@ async def test_a_browser_api_request_passes_the_jobs_own_origin_check(
     (jupyter_server's ``APIHandler.prepare`` answers 404)."""
     browser = {"Origin": f"http://127.0.0.1:{jp_http_port}"}
     saved = await fetch(
-        "lab/api/contents/note.txt",
+        "lab--alice/api/contents/note.txt",
         method="PUT",
         headers=browser,
         body=json.dumps({"type": "file", "format": "text", "content": "through the proxy"}),
     )
     assert saved.code == 201, (saved.body, await lab_log(api))
-    read = await fetch("lab/api/contents/note.txt")
+    read = await fetch("lab--alice/api/contents/note.txt")
     assert json.loads(read.body)["content"] == "through the proxy"
-    deleted = await fetch("lab/api/contents/note.txt", method="DELETE", headers=browser)
+    deleted = await fetch("lab--alice/api/contents/note.txt", method="DELETE", headers=browser)
     assert deleted.code == 204, (deleted.body, await lab_log(api))
 
 
