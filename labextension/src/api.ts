@@ -1,0 +1,303 @@
+/**
+ * Every HTTP call of the sidebar: one `requestAPI` that builds the URL under
+ * the server's base URL and turns failures into a readable `NeuroAPIError`,
+ * and a typed `JobsService` over it.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  IErrorBody,
+  IJob,
+  IJobSpec,
+  IJobsResponse,
+  IListQuery,
+  IPresetsResponse,
+  ISpecField,
+  ISpecResponse
+} from './types';
+
+/** The API root, relative to the server's base URL. */
+export const API_PREFIX = 'neuro/api/v1';
+
+/** What went wrong, for the UI to say. */
+export type ErrorKind =
+  | 'network'
+  | 'not-enabled'
+  | 'invalid'
+  | 'forbidden'
+  | 'not-found'
+  | 'conflict'
+  | 'server';
+
+/** A failed API call, with a message fit to show as it is. */
+export class NeuroAPIError extends Error {
+  constructor(
+    message: string,
+    readonly kind: ErrorKind,
+    readonly status: number = 0,
+    readonly field: string | null = null
+  ) {
+    super(message);
+    this.name = 'NeuroAPIError';
+  }
+}
+
+/** The message shown when the server does not serve the API at all. */
+export function notEnabledMessage(url: string, status: number): string {
+  return (
+    'The neuro-jupyter server extension is not enabled on this Jupyter server ' +
+    `(${url} answered ${status}). Enable it with ` +
+    '"jupyter server extension enable neuro_jupyter" and restart Jupyter.'
+  );
+}
+
+/** The URL of an API path under the server's base URL. */
+export function apiURL(
+  settings: ServerConnection.ISettings,
+  path: string,
+  query?: URLSearchParams
+): string {
+  const url = URLExt.join(settings.baseUrl, API_PREFIX, path);
+  const search = query ? query.toString() : '';
+  return search ? `${url}?${search}` : url;
+}
+
+/** The query string of `GET jobs` for what the list shows. */
+export function listParams(query: IListQuery): URLSearchParams {
+  const params = new URLSearchParams();
+  if (query.liveOnly) {
+    params.append('status', 'pending');
+    params.append('status', 'running');
+  } else {
+    params.append('all', 'true');
+  }
+  for (const tag of query.tags) {
+    params.append('tag', tag);
+  }
+  if (query.q.trim()) {
+    params.append('q', query.q.trim());
+  }
+  if (query.limit) {
+    params.append('limit', String(query.limit));
+  }
+  return params;
+}
+
+/** Markup and extra space removed, cut to a readable length. */
+function plain(text: string, max = 300): string {
+  const flat = text
+    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function kindOf(status: number): ErrorKind {
+  switch (status) {
+    case 400:
+    case 422:
+      return 'invalid';
+    case 401:
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'not-found';
+    case 409:
+      return 'conflict';
+    default:
+      return 'server';
+  }
+}
+
+/**
+ * The error a failed response stands for.
+ *
+ * Our API answers `{"error", "field"}`; anything else on a 404 means the
+ * route is missing, that is, the server extension is not enabled.
+ */
+export async function errorFromResponse(
+  response: Response,
+  url: string
+): Promise<NeuroAPIError> {
+  const text = await response.text().catch(() => '');
+  let body: Partial<IErrorBody> & { message?: string } = {};
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: an HTML error page or a proxy's
+  }
+  const status = response.status;
+  if (body && typeof body.error === 'string') {
+    return new NeuroAPIError(
+      body.error,
+      kindOf(status),
+      status,
+      body.field ?? null
+    );
+  }
+  if (status === 404) {
+    const path = url.split('?')[0];
+    return new NeuroAPIError(
+      notEnabledMessage(path, status),
+      'not-enabled',
+      status
+    );
+  }
+  const detail =
+    body && typeof body.message === 'string' ? body.message : plain(text);
+  const reason = response.statusText || 'error';
+  const message = detail
+    ? `The server answered ${status} ${reason}: ${detail}`
+    : `The server answered ${status} ${reason}.`;
+  return new NeuroAPIError(message, kindOf(status), status);
+}
+
+/**
+ * Call the API: the response, or a `NeuroAPIError` with a readable message.
+ */
+export async function requestRaw(
+  settings: ServerConnection.ISettings,
+  path: string,
+  init: RequestInit = {},
+  query?: URLSearchParams
+): Promise<Response> {
+  const url = apiURL(settings, path, query);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') {
+      throw error;
+    }
+    throw new NeuroAPIError(
+      `Cannot reach the Jupyter server at ${settings.baseUrl}: ${
+        (error as Error).message
+      }`,
+      'network'
+    );
+  }
+  if (!response.ok) {
+    throw await errorFromResponse(response, url);
+  }
+  return response;
+}
+
+/** Call the API and parse its JSON answer. */
+export async function requestAPI<T>(
+  settings: ServerConnection.ISettings,
+  path: string,
+  init: RequestInit = {},
+  query?: URLSearchParams
+): Promise<T> {
+  const response = await requestRaw(settings, path, init, query);
+  const text = await response.text();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new NeuroAPIError(
+      notEnabledMessage(apiURL(settings, path), response.status) +
+        ` It answered: ${plain(text, 120)}`,
+      'not-enabled',
+      response.status
+    );
+  }
+}
+
+/** The jobs API, typed. */
+export class JobsService {
+  constructor(readonly serverSettings: ServerConnection.ISettings) {}
+
+  /** Jobs the list shows, newest first. */
+  async listJobs(query: IListQuery): Promise<IJob[]> {
+    const data = await requestAPI<IJobsResponse>(
+      this.serverSettings,
+      'jobs',
+      {},
+      listParams(query)
+    );
+    return data.jobs;
+  }
+
+  /** One job with its history. */
+  getJob(ref: string): Promise<IJob> {
+    return requestAPI<IJob>(this.serverSettings, `jobs/${enc(ref)}`);
+  }
+
+  /** Create and start a job. */
+  createJob(spec: IJobSpec): Promise<IJob> {
+    return requestAPI<IJob>(this.serverSettings, 'jobs', {
+      method: 'POST',
+      body: JSON.stringify(spec)
+    });
+  }
+
+  /** Kill a job; resolves once it has ended. */
+  killJob(ref: string): Promise<IJob> {
+    return requestAPI<IJob>(this.serverSettings, `jobs/${enc(ref)}`, {
+      method: 'DELETE'
+    });
+  }
+
+  /** A new job from the same spec. */
+  rerunJob(ref: string): Promise<IJob> {
+    return requestAPI<IJob>(this.serverSettings, `jobs/${enc(ref)}/rerun`, {
+      method: 'POST'
+    });
+  }
+
+  /** The presets, default first. */
+  presets(): Promise<IPresetsResponse> {
+    return requestAPI<IPresetsResponse>(this.serverSettings, 'presets');
+  }
+
+  /** The job-spec fields, for the launch form. */
+  async specFields(): Promise<ISpecField[]> {
+    const data = await requestAPI<ISpecResponse>(this.serverSettings, 'spec');
+    return data.fields;
+  }
+
+  /**
+   * Stream a job's output to `onText` until the job ends or `signal` aborts.
+   *
+   * Resolves when the stream ends; an abort resolves quietly.
+   */
+  async streamLogs(
+    ref: string,
+    onText: (text: string) => void,
+    signal?: AbortSignal
+  ): Promise<void> {
+    const query = new URLSearchParams({ follow: 'true' });
+    try {
+      const response = await requestRaw(
+        this.serverSettings,
+        `jobs/${enc(ref)}/logs`,
+        { signal },
+        query
+      );
+      const decoder = new TextDecoder();
+      if (!response.body) {
+        onText(await response.text());
+        return;
+      }
+      const reader = response.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) {
+          break;
+        }
+        onText(decoder.decode(value, { stream: true }));
+      }
+      onText(decoder.decode());
+    } catch (error) {
+      if ((error as Error).name !== 'AbortError') {
+        throw error;
+      }
+    }
+  }
+}
+
+function enc(ref: string): string {
+  return encodeURIComponent(ref);
+}

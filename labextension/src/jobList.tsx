@@ -1,0 +1,203 @@
+/**
+ * The job list: filters on top, one row per job.
+ */
+import * as React from 'react';
+
+import { jobTitle, timeAgo } from './format';
+import { JobsModel } from './model';
+import { IJob } from './types';
+
+/** A job's status as a coloured badge. */
+export function StatusBadge(props: { job: IJob }): JSX.Element {
+  const { job } = props;
+  const title = [job.status, job.reason, job.status_description]
+    .filter(Boolean)
+    .join(' — ');
+  return (
+    <span
+      className={`neuro-Status neuro-Status-${job.status}`}
+      data-test-id="neuro-job-status"
+      title={title}
+    >
+      {job.status}
+    </span>
+  );
+}
+
+/** The Http URL as a link that opens in a new tab. */
+export function JobLink(props: { url: string | null }): JSX.Element | null {
+  if (!props.url) {
+    return null;
+  }
+  return (
+    <a
+      className="neuro-JobLink"
+      data-test-id="neuro-job-url"
+      href={props.url}
+      target="_blank"
+      rel="noopener noreferrer"
+      onClick={event => event.stopPropagation()}
+    >
+      {props.url}
+    </a>
+  );
+}
+
+/** One job: status, name, preset, image, when, and its Http URL. */
+export function JobRow(props: {
+  job: IJob;
+  now: number;
+  onOpen: (job: IJob) => void;
+}): JSX.Element {
+  const { job, now, onOpen } = props;
+  const open = () => onOpen(job);
+  return (
+    <li
+      className="neuro-JobRow"
+      data-test-id="neuro-job-row"
+      data-job-id={job.id}
+      data-job-name={job.name ?? ''}
+      data-status={job.status}
+      tabIndex={0}
+      title={`${job.id}\n${job.command}`}
+      onClick={open}
+      onKeyDown={event => {
+        if (event.key === 'Enter') {
+          open();
+        }
+      }}
+    >
+      <div className="neuro-JobRow-head">
+        <StatusBadge job={job} />
+        <span className="neuro-JobRow-name" data-test-id="neuro-job-name">
+          {jobTitle(job)}
+        </span>
+        <span
+          className="neuro-JobRow-when"
+          data-test-id="neuro-job-when"
+          title={job.created_at}
+        >
+          {timeAgo(job.created_at, now)}
+        </span>
+      </div>
+      <div className="neuro-JobRow-meta">
+        <span className="neuro-JobRow-preset" data-test-id="neuro-job-preset">
+          {job.preset}
+        </span>
+        <span className="neuro-JobRow-image" data-test-id="neuro-job-image">
+          {job.image}
+        </span>
+      </div>
+      {job.tags.length > 0 && (
+        <div className="neuro-JobRow-tags">
+          {job.tags.map(tag => (
+            <span key={tag} className="neuro-Tag">
+              {tag}
+            </span>
+          ))}
+        </div>
+      )}
+      <JobLink url={job.http_url} />
+    </li>
+  );
+}
+
+/** The filters: Running only, tags, search. */
+export function JobFilters(props: { model: JobsModel }): JSX.Element {
+  const { model } = props;
+  const { filters } = model;
+  return (
+    <div className="neuro-Filters">
+      <label
+        className="neuro-Filters-running"
+        title="Show only pending and running jobs"
+      >
+        <input
+          type="checkbox"
+          data-test-id="neuro-filter-running"
+          checked={filters.runningOnly}
+          onChange={event =>
+            model.setFilters({ runningOnly: event.currentTarget.checked })
+          }
+        />
+        Running only
+      </label>
+      <input
+        type="search"
+        className="jp-mod-styled neuro-Filters-search"
+        data-test-id="neuro-filter-search"
+        placeholder="Search name, image, command…"
+        aria-label="Search jobs"
+        value={filters.search}
+        onChange={event => model.setFilters({ search: event.currentTarget.value })}
+      />
+      <input
+        type="text"
+        className="jp-mod-styled neuro-Filters-tags"
+        data-test-id="neuro-filter-tags"
+        placeholder="Tags: kind:project target:setup"
+        aria-label="Filter by tags"
+        value={filters.tags}
+        onChange={event => model.setFilters({ tags: event.currentTarget.value })}
+      />
+    </div>
+  );
+}
+
+/** A readable error, never raw HTML. */
+export function ErrorBanner(props: {
+  message: string | null;
+  testId?: string;
+}): JSX.Element | null {
+  if (!props.message) {
+    return null;
+  }
+  return (
+    <div
+      className="neuro-Error"
+      role="alert"
+      data-test-id={props.testId ?? 'neuro-error'}
+    >
+      {props.message}
+    </div>
+  );
+}
+
+/** The filters and the list of jobs. */
+export function JobList(props: {
+  model: JobsModel;
+  onOpen: (job: IJob) => void;
+  now?: number;
+}): JSX.Element {
+  const { model, onOpen } = props;
+  const now = props.now ?? Date.now();
+  const jobs = model.jobs;
+  let empty: string | null = null;
+  if (!model.loading && !model.error && jobs.length === 0) {
+    const filtered =
+      model.filters.runningOnly || model.filters.search || model.filters.tags;
+    empty = filtered
+      ? 'No jobs match these filters.'
+      : 'No jobs yet. Start one with New job, %neuro run in a notebook, or neuro-jupyter run in a terminal.';
+  }
+  return (
+    <div className="neuro-JobListView">
+      <JobFilters model={model} />
+      <ErrorBanner message={model.error ? model.error.message : null} />
+      <ul
+        className="neuro-JobList"
+        data-test-id="neuro-job-list"
+        data-loading={model.loading ? 'true' : 'false'}
+      >
+        {jobs.map(job => (
+          <JobRow key={job.id} job={job} now={now} onOpen={onOpen} />
+        ))}
+      </ul>
+      {empty && (
+        <div className="neuro-Empty" data-test-id="neuro-empty">
+          {empty}
+        </div>
+      )}
+    </div>
+  );
+}
