@@ -6,7 +6,8 @@ only the output differs: tables and statuses are displayed as HTML (with a
 text fallback), a running job's output streams into the cell keeping ``\\r``
 (a tqdm bar stays one bar), and the command's value (a Job, a list of Jobs)
 is returned for use in code. Interrupting the kernel while attached detaches:
-the job goes on.
+the job goes on. ``run --widget`` displays a live
+:class:`~neuro_jupyter.widgets.JobMonitor` of the new job instead of text.
 """
 
 from __future__ import annotations
@@ -20,9 +21,19 @@ from IPython import get_ipython
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.display import display
 
-from .cli import RunCommand, UsageError, View, build_parser, parse_command, run_line
-from .client import Job
+from .cli import (
+    HelpRequested,
+    RunCommand,
+    UsageError,
+    View,
+    build_parser,
+    parse_command,
+    run_line,
+)
+from .client import Job, NeuroClient, NeuroError
 from .render import render_ps_html, render_ps_text, render_status_html, render_status_text
+from .render.terminal import compact_carriage_returns
+from .userconfig import load_user_config
 
 __all__ = [
     "NeuroMagics",
@@ -34,22 +45,6 @@ __all__ = [
 ]
 
 PROG = "%neuro"
-
-
-def compact_carriage_returns(text: str) -> str:
-    """``text`` as a notebook shows it, with overwritten line content dropped.
-
-    A front end redraws a line after ``\\r``; sending only what stays visible
-    keeps a job printing a progress bar from filling the notebook with every
-    frame. A line that ends in ``\\r`` keeps it, so the next chunk overwrites it.
-    """
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if "\r" in line:
-            parts = line.split("\r")
-            visible = next((part for part in reversed(parts) if part), "")
-            lines[i] = "\r" + visible + ("\r" if parts[-1] == "" else "")
-    return "\n".join(lines)
 
 
 class NotebookOutput:
@@ -126,6 +121,33 @@ def _script_command(body: str) -> list[str]:
     return ["bash", "-c", body]
 
 
+def _widget_run(argv: list[str]) -> RunCommand | None:
+    """The ``run --widget`` command of ``argv``, if that is what it is; anything
+    else (a bad line included) is left to :func:`run_line`."""
+    if "--widget" not in argv:
+        return None
+    try:
+        command = parse_command(argv, build_parser(PROG))
+    except (UsageError, HelpRequested):
+        return None
+    return command if isinstance(command, RunCommand) and command.widget else None
+
+
+def _run_with_monitor(command: RunCommand, out: NotebookOutput) -> Any:
+    """Start the job and display a live :class:`~neuro_jupyter.widgets.JobMonitor`
+    of it in place of the streamed text; the Job is returned."""
+    from .widgets import JobMonitor  # ipywidgets only when asked for
+
+    try:
+        with NeuroClient() as client:
+            job = client.run(command.spec(load_user_config().life_span))
+    except NeuroError as error:
+        out.error(f"Error: {error}")
+        return None
+    _display(JobMonitor(job, config=client.config))
+    return _returned(job)
+
+
 @magics_class
 class NeuroMagics(Magics):  # type: ignore[misc]
     """``%neuro COMMAND ...`` and ``%%neuro run [OPTIONS] IMAGE``."""
@@ -147,6 +169,9 @@ class NeuroMagics(Magics):  # type: ignore[misc]
         except (ValueError, UsageError) as error:
             out.error(str(error))
             return None
+        command = _widget_run(argv)
+        if command is not None:
+            return _run_with_monitor(command, out)
         try:
             result = run_line(argv, out, prog=PROG, in_notebook=True)
         except KeyboardInterrupt:

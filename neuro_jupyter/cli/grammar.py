@@ -52,7 +52,7 @@ def _build_run(ns: argparse.Namespace) -> Command:
         tags=tuple(ns.tag), description=ns.description, volumes=tuple(ns.volume), env=env,
         workdir=ns.workdir, http_port=ns.http, http_auth=ns.http_auth is not False,
         keep_prefix=ns.keep_prefix, life_span=ns.life_span, restart=ns.restart,
-        share=tuple(ns.share), detach=ns.detach, browse=ns.browse,
+        share=tuple(ns.share), detach=ns.detach, browse=ns.browse, widget=ns.widget,
     )  # fmt: skip
 
 
@@ -77,6 +77,8 @@ def _add_run(subparsers: Any, name: str) -> argparse.ArgumentParser:
     p.add_argument("--keep-prefix", action="store_true", help="pass the URL prefix to the job")
     p.add_argument("--browse", action="store_true", help="open the Http URL once running")
     p.add_argument("--detach", action="store_true", help="do not follow the job's output")
+    p.add_argument("--widget", action="store_true",
+                   help="in a notebook: show a live JobMonitor instead of text")  # fmt: skip
     p.add_argument("--life-span", type=values.life_span, help="e.g. 1d, 2h30m; 0 = no limit")
     p.add_argument("--restart", type=values.restart, metavar="never|on-failure|always")
     p.add_argument("--share", action="append", default=[], type=values.user, metavar="USER",

@@ -53,6 +53,8 @@ class RunCommand:
     share: tuple[str, ...] = ()
     detach: bool = False
     browse: bool = False
+    #: Notebooks only: the magics show a JobMonitor; a terminal follows as text.
+    widget: bool = False
 
     def spec(self, default_life_span: str | None = None) -> dict[str, Any]:
         """The REST job spec (``POST jobs``); unset fields are left to the server.
@@ -82,6 +84,8 @@ class RunCommand:
 
     def execute(self, ctx: Context) -> Result:
         """Start the job, print its header and pending changes, then follow it."""
+        if self.widget and not ctx.in_notebook:
+            ctx.out.error("--widget shows a monitor in a notebook: following the job as text")
         job = ctx.client.run(self.spec(ctx.user_config.life_span))
         ctx.out.show(View(render_run_header(job, ctx.prog), render_run_header_html(job, ctx.prog)))
         try:

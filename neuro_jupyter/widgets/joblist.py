@@ -1,0 +1,227 @@
+"""``JobList()``: the ``ps`` table, live, with ``ps``'s filters as inputs.
+
+Filters: status (several; live jobs when none), all, owner (``ME`` for you),
+name, tag, since and until, the same words ``%neuro ps`` takes. The API checks
+them; its message shows beside the filter it names. A daemon thread reads the
+list every ``refresh`` seconds and when a filter changes, and only sets values.
+Pick a job and press Monitor to watch it below the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..cli.context import current_user
+from ..client import ApiConfig, AsyncNeuroClient, InvalidSpec, Job, NeuroClient, NeuroError
+from ..jobs.model import JobStatus
+from ..render import render_ps_html
+from ..userconfig import load_user_config
+from .background import Background
+from .monitor import JobMonitor
+
+__all__ = ["JobList"]
+
+_FILTERS = ("status", "all", "owner", "name", "tag", "since", "until")
+
+
+@dataclass(frozen=True)
+class PsFilters:
+    """What the list shows, as ``ps`` options (read from the inputs on the caller's thread)."""
+
+    status: tuple[str, ...] = ()
+    all: bool = False
+    owner: tuple[str, ...] = ()
+    name: str | None = None
+    tag: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+
+
+def _text(value: str) -> str | None:
+    return value.strip() or None
+
+
+class JobList(widgets.VBox):  # type: ignore[misc]
+    """The jobs you may see, newest first, refreshed in the background.
+
+    Args:
+        status, all, owner, name, tag, since, until: the initial filters, as ``ps``.
+        config: where the API is (default: found from the environment).
+        refresh: seconds between two reads of the list.
+        format: the table's columns (default: ``user.toml``'s ``ps-format``).
+        monitor: keyword arguments for the :class:`JobMonitor` Monitor makes.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: Sequence[str] = (),
+        all: bool = False,
+        owner: Sequence[str] = (),
+        name: str | None = None,
+        tag: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        config: ApiConfig | None = None,
+        refresh: float = 5.0,
+        format: str | None = None,
+        monitor: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config if config is not None else ApiConfig.discover()
+        self.refresh_every = refresh
+        self.format = format or load_user_config().ps_format
+        self.monitor_options = dict(monitor or {})
+        with NeuroClient(self.config) as client:
+            self.me = current_user(client)
+        #: The jobs of the last read, newest first.
+        self.jobs: list[Job] = []
+        self.monitor: JobMonitor | None = None
+        self._filters_widgets(PsFilters(tuple(status), all, tuple(owner), name, tuple(tag),
+                                        since, until))  # fmt: skip
+        self._table_widgets()
+        super().__init__(children=[self.filters_box, self.table, self.watch_box, self.monitor_box])
+        self._version = 0
+        self.filters = self._read_filters()
+        self._background = Background(self.config, self._show_error, "neuro-joblist")
+        self._background.submit(self._refresh_loop)
+
+    def _filters_widgets(self, initial: PsFilters) -> None:
+        statuses = [s.value for s in JobStatus]
+        self.status_filter = widgets.SelectMultiple(
+            options=statuses, value=initial.status, rows=len(statuses), description="status"
+        )
+        self.all_filter = widgets.Checkbox(value=initial.all, description="all")
+        texts = {
+            "owner": (" ".join(initial.owner), "users; ME for you"),
+            "name": (initial.name or "", "exact job name"),
+            "tag": (" ".join(initial.tag), "tags, all must match"),
+            "since": (initial.since or "", "ISO time or 1d2h ago"),
+            "until": (initial.until or "", "ISO time or 1d2h ago"),
+        }
+        self.text_filters = {
+            key: widgets.Text(value=value, placeholder=hint, description=key,
+                              continuous_update=False)
+            for key, (value, hint) in texts.items()
+        }  # fmt: skip
+        #: The API's message beside each filter, by the filter's name.
+        self.filter_errors = {key: widgets.HTML() for key in _FILTERS}
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.refresh_button.on_click(lambda _: self.refresh())
+        for widget in (self.status_filter, self.all_filter, *self.text_filters.values()):
+            widget.observe(lambda _: self.refresh(), names="value")
+        column = [
+            widgets.HBox([self.text_filters[k], self.filter_errors[k]]) for k in self.text_filters
+        ]
+        left = widgets.VBox([
+            widgets.HBox([self.status_filter, self.filter_errors["status"]]),
+            widgets.HBox([self.all_filter, self.filter_errors["all"], self.refresh_button]),
+        ])  # fmt: skip
+        self.message = widgets.HTML()
+        self.filters_box = widgets.VBox([widgets.HBox([left, widgets.VBox(column)]), self.message])
+
+    def _table_widgets(self) -> None:
+        self.table = widgets.HTML("<i>loading…</i>")
+        self.watch = widgets.Dropdown(options=[], description="job")
+        self.watch_button = widgets.Button(description="Monitor", icon="eye")
+        self.watch_button.on_click(lambda _: self.open_monitor())
+        self.watch_box = widgets.HBox([self.watch, self.watch_button])
+        self.monitor_box = widgets.VBox()
+
+    def _read_filters(self) -> PsFilters:
+        text = {key: widget.value for key, widget in self.text_filters.items()}
+        owners = tuple((self.me or "ME") if o == "ME" else o for o in text["owner"].split())
+        return PsFilters(
+            status=tuple(self.status_filter.value), all=bool(self.all_filter.value),
+            owner=owners, name=_text(text["name"]), tag=tuple(text["tag"].split()),
+            since=_text(text["since"]), until=_text(text["until"]),
+        )  # fmt: skip
+
+    # What the user does, on the caller's thread.
+
+    def refresh(self) -> None:
+        """Read the list again now, with the filters as they are."""
+        self.filters = self._read_filters()
+        self._version += 1
+        self._background.submit(self._fetch)
+
+    def open_monitor(self, job: str | None = None) -> JobMonitor | None:
+        """Watch ``job`` (default: the one picked) in a :class:`JobMonitor` below the list."""
+        ref = job or self.watch.value
+        if not ref:
+            return None
+        if self.monitor is not None:
+            self.monitor.close()
+        self.monitor = JobMonitor(ref, config=self.config, **self.monitor_options)
+        self.monitor_box.children = [self.monitor]
+        return self.monitor
+
+    @property
+    def following(self) -> bool:
+        """Whether the background thread still runs."""
+        return self._background.running
+
+    def close(self) -> None:
+        """Stop refreshing and close the list, its monitor and its parts."""
+        self._background.stop()
+        if self.monitor is not None:
+            self.monitor.close()
+        parts = [self.status_filter, self.all_filter, *self.text_filters.values(),
+                 *self.filter_errors.values(), self.refresh_button, self.message,
+                 self.filters_box, self.table, self.watch, self.watch_button,
+                 self.watch_box, self.monitor_box]  # fmt: skip
+        for part in parts:
+            part.close()
+        super().close()
+
+    # What the background thread does.
+
+    def _show_error(self, message: str) -> None:
+        self.message.value = f'<span style="color: #dc322f">{html.escape(message)}</span>'
+
+    async def _refresh_loop(self, client: AsyncNeuroClient) -> None:
+        while True:
+            await self._fetch(client)
+            await asyncio.sleep(self.refresh_every)
+
+    async def _fetch(self, client: AsyncNeuroClient) -> None:
+        version, f = self._version, self.filters
+        try:
+            jobs = await client.jobs(
+                status=f.status, all=f.all, owner=f.owner, name=f.name, tag=f.tag,
+                since=f.since, until=f.until,
+            )  # fmt: skip
+        except NeuroError as error:
+            if version == self._version:
+                self._show_failure(error)
+            return
+        if version == self._version:
+            self._show_jobs(jobs)
+
+    def _show_failure(self, error: NeuroError) -> None:
+        for label in self.filter_errors.values():
+            label.value = ""
+        field = error.field if isinstance(error, InvalidSpec) else ""
+        label = self.filter_errors.get(field)
+        if label is None:
+            self._show_error(str(error))
+        else:
+            self.message.value = ""
+            label.value = f'<span style="color: #dc322f">{html.escape(str(error))}</span>'
+
+    def _show_jobs(self, jobs: list[Job]) -> None:
+        for label in self.filter_errors.values():
+            label.value = ""
+        self.message.value = ""
+        self.jobs = jobs
+        options = [(f"{job.name or job.id} ({job.status})", job.id) for job in jobs]
+        if list(self.watch.options) != options:
+            current, values = self.watch.value, [value for _, value in options]
+            self.watch.options = options
+            self.watch.value = current if current in values else next(iter(values), None)
+        self.table.value = render_ps_html(jobs, self.me, self.format)

@@ -1,0 +1,79 @@
+"""Small pure views the widgets show: a status badge, the elapsed time, a link, a preset.
+
+Pure (no widgets, no I/O): each takes parsed client records and returns text
+or escaped HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+
+from ..client import Job
+from ..jobs.durations import format_duration
+from ..jobs.model import Preset
+from ..render import format_cpu, format_gpu, format_memory, status_line
+
+__all__ = ["elapsed_text", "open_url_html", "preset_label", "status_badge_html"]
+
+_COLORS = {
+    "pending": "#b58900",
+    "running": "#268bd2",
+    "succeeded": "#2aa198",
+    "failed": "#dc322f",
+    "cancelled": "#6c71c4",
+}
+
+
+def _seconds(start: datetime, end: datetime) -> str:
+    seconds = int((end - start).total_seconds())
+    return format_duration(seconds) if seconds > 0 else "0s"
+
+
+def elapsed_text(job: Job, now: datetime | None = None) -> str:
+    """How long the job has been in its state: ``pending for 3s``,
+    ``running for 1m5s``, ``ran for 2h``, ``ended after 4s`` (never ran)."""
+    now = datetime.now(timezone.utc) if now is None else now
+    if job.status == "pending":
+        return f"pending for {_seconds(job.created_at, now)}"
+    if job.started_at is None:
+        end = job.finished_at or now
+        return f"ended after {_seconds(job.created_at, end)}"
+    if job.finished_at is None:
+        return f"running for {_seconds(job.started_at, now)}"
+    return f"ran for {_seconds(job.started_at, job.finished_at)}"
+
+
+def status_badge_html(job: Job) -> str:
+    """``running``, ``failed (OOMKilled)`` as a coloured badge, with the
+    status description and exit code after it."""
+    color = _COLORS.get(job.status, "#586e75")
+    words = html.escape(status_line(job.status, job.reason))
+    badge = f'<b style="color: {color}">{words}</b>'
+    extra = []
+    if job.status_description:
+        extra.append(html.escape(job.status_description))
+    if job.exit_code is not None:
+        extra.append(f"exit code {job.exit_code}")
+    return badge + (f" <span>{'; '.join(extra)}</span>" if extra else "")
+
+
+def open_url_html(job: Job) -> str:
+    """A button-like link to the job's Http URL while it runs; empty otherwise."""
+    if not job.http_url or job.status != "running":
+        return ""
+    url = html.escape(job.http_url, quote=True)
+    return (
+        f'<a class="jupyter-button mod-info" href="{url}" target="_blank" '
+        f'rel="noopener noreferrer" style="padding: 0 1em; line-height: 28px; '
+        f'text-decoration: none">Open URL</a>'
+    )
+
+
+def preset_label(preset: Preset) -> str:
+    """``cpu-small: 1.0 CPU, 2.0G, no GPU`` with ``, preemptible`` when it is."""
+    gpu = format_gpu(preset.gpu, preset.gpu_model) or "no"
+    words = (
+        f"{preset.name}: {format_cpu(preset.cpu)} CPU, {format_memory(preset.memory)}, {gpu} GPU"
+    )
+    return words + (", preemptible" if preset.preemptible else "")
