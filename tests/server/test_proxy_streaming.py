@@ -18,12 +18,11 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psutil
-import pytest
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 from websockets.asyncio.client import connect
@@ -38,14 +37,6 @@ MiB = 1 << 20
 
 
 # -- a 1 GiB download ---------------------------------------------------------------
-
-
-@pytest.fixture
-def real_server(tmp_path: Path) -> Iterator[RealServer]:
-    server = RealServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def start_numbered_job(server: RealServer) -> None:

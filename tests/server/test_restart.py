@@ -5,20 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.real_server import RealServer
-
-
-@pytest.fixture
-def real_server(tmp_path: Path) -> Iterator[RealServer]:
-    server = RealServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_job_survives_a_server_killed_with_sigkill(real_server: RealServer) -> None:
