@@ -166,7 +166,13 @@ export async function requestRaw(
   const url = apiURL(settings, path, query);
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(url, init, settings);
+    // 'no-cache' revalidates instead of the default 'no-store', whose
+    // cache-busting `?<timestamp>` the API rejects as an unknown parameter.
+    response = await ServerConnection.makeRequest(
+      url,
+      { cache: 'no-cache', ...init },
+      settings
+    );
   } catch (error) {
     if ((error as Error).name === 'AbortError') {
       throw error;
