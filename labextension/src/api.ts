@@ -174,7 +174,8 @@ export async function requestRaw(
       settings
     );
   } catch (error) {
-    if ((error as Error).name === 'AbortError') {
+    // makeRequest wraps every fetch failure, an abort included.
+    if (init.signal?.aborted || (error as Error).name === 'AbortError') {
       throw error;
     }
     throw new NeuroAPIError(
@@ -297,7 +298,7 @@ export class JobsService {
       }
       onText(decoder.decode());
     } catch (error) {
-      if ((error as Error).name !== 'AbortError') {
+      if (!signal?.aborted) {
         throw error;
       }
     }

@@ -36,7 +36,7 @@ export class JobsModel extends VDomModel {
       name: 'neuro-jupyter:jobs',
       standby: () => !this._visible || 'when-hidden'
     });
-    this._debouncer = new Debouncer(() => this._poll.refresh(), 300);
+    this._debouncer = new Debouncer(() => this.refresh(), 300);
   }
 
   /** How often the list refreshes by default, in ms. */
@@ -104,7 +104,7 @@ export class JobsModel extends VDomModel {
   set visible(visible: boolean) {
     this._visible = visible;
     if (visible) {
-      void this._poll.start().then(() => this._poll.refresh());
+      void this.refresh();
     }
   }
 
@@ -119,10 +119,17 @@ export class JobsModel extends VDomModel {
     }
   }
 
-  /** Refresh the list now. */
+  /** Refresh the list now (unless hidden); resolves when it has been asked. */
   async refresh(): Promise<void> {
-    await this._poll.refresh();
-    await this._poll.tick;
+    if (this.isDisposed) {
+      return;
+    }
+    try {
+      await this._poll.refresh();
+      await this._poll.tick;
+    } catch {
+      // disposed meanwhile: nothing to refresh
+    }
   }
 
   dispose(): void {
