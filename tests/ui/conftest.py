@@ -1,4 +1,4 @@
-"""UI fixtures: one JupyterLab per module under a non-root base_url, one Chromium."""
+"""UI fixtures: one JupyterLab per module under a non-root base_url, a Chromium per test."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright import sync_api as playwright_sync
 
 from tests.real_server import TOKEN
 from tests.ui.lab import ARTIFACTS, CHROMIUM_ARGS, LABEXTENSION, LabServer, chromium_path
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+# A busy CI machine may take more than Playwright's default 5 s to show a change.
+playwright_sync.expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
