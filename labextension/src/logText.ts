@@ -8,6 +8,9 @@
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 
+// The characters that move the cursor rather than print.
+const CONTROL = /(\n|\r|\x08)/; // \x08 is \b, backspace
+
 /** Output collapsed as a terminal would show it, fed chunk by chunk. */
 export class LogBuffer {
   /**
@@ -31,8 +34,13 @@ export class LogBuffer {
       text = text.slice(0, cut);
     }
     text = text.replace(ANSI, '');
-    for (const ch of text) {
-      this._put(ch);
+    // Runs of plain text are written at once; control characters one by one.
+    for (const piece of text.split(CONTROL)) {
+      if (piece === '\n' || piece === '\r' || piece === '\b') {
+        this._control(piece);
+      } else if (piece) {
+        this._write(piece);
+      }
     }
     this._trim();
   }
@@ -55,28 +63,27 @@ export class LogBuffer {
     this._dropped = 0;
   }
 
-  private _put(ch: string): void {
+  private _control(ch: string): void {
     if (ch === '\n') {
       this._lines.push(this._line);
       this._line = '';
       this._col = 0;
-      return;
-    }
-    if (ch === '\r') {
+    } else if (ch === '\r') {
       this._col = 0;
-      return;
+    } else if (this._col > 0) {
+      // \b deletes the character before the cursor
+      this._line =
+        this._line.slice(0, this._col - 1) + this._line.slice(this._col);
+      this._col -= 1;
     }
-    if (ch === '\b') {
-      if (this._col > 0) {
-        this._line =
-          this._line.slice(0, this._col - 1) + this._line.slice(this._col);
-        this._col -= 1;
-      }
-      return;
-    }
+  }
+
+  private _write(text: string): void {
     this._line =
-      this._line.slice(0, this._col) + ch + this._line.slice(this._col + 1);
-    this._col += 1;
+      this._line.slice(0, this._col) +
+      text +
+      this._line.slice(this._col + text.length);
+    this._col += text.length;
   }
 
   private _trim(): void {
