@@ -12,7 +12,9 @@ Three ways to the same tiny tornado backend (``benchmarks/upstream_bench.py``):
   reached at ``{base_url}neuro/jobs/{id}/…``
 
 Every request carries ``Authorization: token …`` (the backend ignores it).
-Small requests: ``wrk`` on ``GET /small`` (keep-alive) -> requests/s, p50/p99.
+Small requests: ``wrk`` on ``GET /small`` (keep-alive) -> requests/s, p50/p99;
+beside them, our server's own ``GET api/status``, a jupyter handler that proxies
+nothing: the most any proxy inside that server could pass.
 Downloads: ``curl`` of ``GET /big`` into /dev/null, 1 GB and 100 MB (the most
 jupyter-server-proxy buffers) -> MB/s and the serving process's RSS growth
 (psutil, sampled every 5 ms; for "ours" the jupyter server, not the job).
@@ -60,6 +62,7 @@ SMALL_BODY = b"hello, proxy\n"
 AUTH = f"Authorization: token {TOKEN}"
 MB = 1 << 20
 SSE = "text/event-stream"
+CEILING = "jupyter-server's own `GET api/status` (nothing proxied)"
 
 
 # --- processes -----------------------------------------------------------------------------
@@ -180,6 +183,8 @@ class Target:
     base: str  # the backend's root through this path, no trailing slash
     pid: int  # the process whose RSS a download may grow
     log: Path | None = None
+    small: str = "/small"  # what wrk asks for, after base
+    proxies: bool = True  # False: a reference row, no downloads
 
 
 @dataclass
@@ -368,6 +373,16 @@ def start_ours(stack: ExitStack, tmp: Path, port: int) -> tuple[Target | None, s
     return Target("ours", base, server.process.pid, server.log), ""
 
 
+def framework_ceiling(ours: Target) -> Target:
+    """Our server's own ``GET api/status``: a jupyter handler that proxies nothing.
+
+    The same process, login and tornado stack as ours; no proxy can pass
+    more small requests than this.
+    """
+    root = ours.base.split("neuro/jobs/", 1)[0]
+    return Target(CEILING, f"{root}api", ours.pid, ours.log, small="/status", proxies=False)
+
+
 def fmt_mb(n: int) -> str:
     return f"{n / MB:,.0f} MB" if abs(n) >= 10 * MB else f"{n / MB:,.1f} MB"
 
@@ -416,6 +431,11 @@ def report(
     if ours and direct:
         ratio = ours.rps / direct.rps
         print(f"- ours / direct, requests/s: {ratio:.0%} (>= 40%: {verdict(ratio >= 0.4)})")
+    ceiling = best.get(CEILING)
+    if ceiling and direct:
+        print(f"- {CEILING} / direct, requests/s: {ceiling.rps / direct.rps:.0%}")
+    if ceiling and ours:
+        print(f"- ours / {CEILING}, requests/s: {ours.rps / ceiling.rps:.0%}")
     big = {row.label: row for row in rows if row.size == args.big_mb * MB}
     if "ours" in big and "direct" in big:
         o, d = big["ours"], big["direct"]
@@ -525,13 +545,14 @@ def main() -> int:
                 missing["ours"] = why
                 print(f"ours: not available yet ({why})")
             else:
-                targets.append(target)
+                targets += [target, framework_ceiling(target)]
 
         for target in targets:  # warm-up: connections, lazy imports, first-request paths
-            wrk(f"{target.base}/small", args.threads, args.connections, 2, latency=False)
+            wrk(f"{target.base}{target.small}", args.threads, args.connections, 2, latency=False)
         for _ in range(args.wrk_rounds):
             for target in targets:
-                run = wrk(f"{target.base}/small", args.threads, args.connections, args.duration)
+                url = f"{target.base}{target.small}"
+                run = wrk(url, args.threads, args.connections, args.duration)
                 small.setdefault(target.name, []).append(run)
                 print(
                     f"wrk {target.name}: {run.rps:,.0f} req/s, p50 {run.p50_ms:.2f} ms, "
@@ -539,7 +560,7 @@ def main() -> int:
                     flush=True,
                 )
 
-        for target in targets:
+        for target in (t for t in targets if t.proxies):
             rows.append(measure_downloads(target, args.big_mb * MB, args.rounds, target.name))
             rows.append(measure_downloads(target, args.fit_mb * MB, 1, target.name))
             if target.name == "jupyter-server-proxy":
