@@ -9,6 +9,11 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "load_ipython_extension"]
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt sidebar, for ``jupyter labextension develop``."""
+    return [{"src": "labextension", "dest": "neuro-jupyter"}]
+
+
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .server.extension import NeuroJobsApp
 

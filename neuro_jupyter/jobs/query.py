@@ -70,13 +70,16 @@ def parse_list_query(
     Parameters (all optional): ``status`` (repeatable; default live jobs),
     ``all`` (every status), ``owner`` (repeatable), ``name``, ``tag``
     (repeatable, all must match), ``q`` (substring), ``since``/``until`` (ISO
-    time or a duration ago), ``limit``.
+    time or a duration ago), ``limit``. A bare number with no value (the
+    cache-buster JupyterLab adds to GETs) is no parameter.
 
     Raises:
         InvalidSpec: a parameter breaks its rule; ``field`` names it.
     """
     known = {"status", "all", "owner", "name", "tag", "q", "since", "until", "limit"}
     for key in params:
+        if key.isdigit() and not any(params[key]):
+            continue  # JupyterLab's cache-buster: ``?1732594000000`` on every GET
         if key not in known:
             raise InvalidSpec(key, f"unknown parameter {key!r}: use {', '.join(sorted(known))}")
     name = _last(params, "name")

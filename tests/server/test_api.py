@@ -290,6 +290,14 @@ async def test_bad_query_parameters_are_400(api: Api) -> None:
         assert (status, body["field"]) == (400, field), body
 
 
+async def test_jupyterlab_cache_buster_is_no_parameter(api: Api) -> None:
+    """JupyterLab's ``ServerConnection`` adds ``?<milliseconds>`` to GETs."""
+    status, body = await api("GET", "jobs", params={"1732594000000": "", "all": "true"})
+    assert (status, body["jobs"]) == (200, [])
+    status, body = await api("GET", "jobs", params={"1732594000000": "x"})
+    assert (status, body["field"]) == (400, "1732594000000"), body
+
+
 async def test_unknown_job_is_404_and_bad_ref_is_400(api: Api) -> None:
     status, body = await api("GET", "jobs/nothing-here")
     assert status == 404 and "nothing-here" in body["error"]
