@@ -54,7 +54,7 @@ from traitlets import Float, Int, Unicode, default
 
 from ...jobs.addresses import JobAddresses
 from ...jobs.errors import Conflict
-from ...jobs.model import Job, JobSpec, JobStatus, Preset, StatusItem
+from ...jobs.model import Job, JobSpec, JobStatus, Preset, Reason, StatusItem
 from ..base import Capacity, Endpoint, ExecSession, StatusEvent, TelemetrySample
 from ..logs import LogWriter, read_log
 from .config import KubernetesConfig, resolve_namespace
@@ -467,7 +467,7 @@ class KubernetesBackend(KubernetesConfig):
             pod = self._pods.get(job.id)
             if pod is not None:
                 self._observe(job.id, pod)
-            elif job.status is JobStatus.PENDING and job.reason == "Creating":
+            elif tracked.kill_reason is None and job.current.reason == Reason.CREATING:
                 await self.start(job)  # stored, never posted: post it now
             else:
                 self._emit(tracked, deleted_status(tracked.kill_reason, None))
