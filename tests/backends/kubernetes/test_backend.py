@@ -42,6 +42,7 @@ class FakeApi:
         self.app.router.add_route("*", "/api/v1/namespaces/{ns}/pods", self.collection)
         self.app.router.add_route("*", "/api/v1/namespaces/{ns}/pods/{name}", self.item)
         self.app.router.add_get("/api/v1/namespaces/{ns}/pods/{name}/log", self.log)
+        self.app.router.add_get("/api/v1/namespaces/{ns}/pods/{name}/exec", self.exec)
 
     def _event(self, kind: str, pod: Obj) -> None:
         self.version += 1
@@ -124,6 +125,24 @@ class FakeApi:
             await self.changed.wait()
         await response.write_eof()
         return response
+
+    async def exec(self, request: web.Request) -> web.StreamResponse:
+        """Runs the command here: stdout on channel 1, then the Status on 3."""
+        self.requests.append("GET exec")
+        ws = web.WebSocketResponse(protocols=["v4.channel.k8s.io"])
+        await ws.prepare(request)
+        argv = request.query.getall("command")
+        proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE)
+        assert proc.stdout is not None
+        await ws.send_bytes(b"\x01" + await proc.stdout.read())
+        code = await proc.wait()
+        status: Obj = {"status": "Success"}
+        if code:
+            cause = {"reason": "ExitCode", "message": str(code)}
+            status = {"status": "Failure", "details": {"causes": [cause]}}
+        await ws.send_bytes(b"\x03" + json.dumps(status).encode())
+        await ws.close()
+        return ws
 
 
 @pytest.fixture
@@ -276,3 +295,27 @@ async def test_a_restarted_server_keeps_its_jobs_and_reports_vanished_pods(
     finally:
         await recorder.close()
         await second.shutdown()
+
+
+async def test_exec_streams_output_and_the_exit_code(
+    api: tuple[FakeApi, str], tmp_path: Path
+) -> None:
+    fake, kubeconfig = api
+    backend = await make_backend(kubeconfig, tmp_path / "jobs")
+    recorder = Recorder(backend)  # type: ignore[arg-type]
+    try:
+        job = make_job("sleep 100")
+        await backend.start(job)
+        fake.set_status(job.id, **running())
+        await recorder.until(job.id, JobStatus.RUNNING)
+        session = await backend.exec(job, ["sh", "-c", "echo inside; exit 4"])
+        output = b""
+        while chunk := await session.read():
+            output += chunk
+        assert output == b"inside\n"
+        assert await session.wait() == 4
+        ok = await backend.exec(job, ["true"])
+        assert await ok.wait() == 0
+    finally:
+        await recorder.close()
+        await backend.shutdown()
