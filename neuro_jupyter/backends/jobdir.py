@@ -24,9 +24,9 @@ for it, so a kill survives a server restart and needs no signal to the runner.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,6 +45,7 @@ __all__ = [
     "without_credentials",
 ]
 
+_TEMP_NUMBERS = itertools.count()
 _CREDENTIAL_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "API_KEY")
 
 
@@ -135,14 +136,23 @@ class JobDir:
 
     def write_text(self, name: str, text: str, mode: int = 0o644) -> None:
         """Write ``name`` atomically (a reader sees all of it or nothing)."""
-        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=f".{name}.")
+        # A temporary name of this process's own, not mkstemp's random one:
+        # half the cost, on a runner's path to its first output.
+        tmp = self.path / f".{name}.{os.getpid()}.{next(_TEMP_NUMBERS)}"
+        data = text.encode()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
         try:
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
+            os.fchmod(fd, mode)  # whatever the umask
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.close(fd)
+            fd = -1
             os.replace(tmp, self.path / name)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            if fd >= 0:
+                os.close(fd)
+            tmp.unlink(missing_ok=True)
             raise
 
     def read_text(self, name: str) -> str | None:

@@ -3,11 +3,13 @@
 Starting ``python -m neuro_jupyter.backends.runner`` costs an interpreter and
 its imports, 50-100 ms, for every job. The launcher pays that once: a small,
 single-threaded process with :mod:`.runner` already imported, listening on a
-Unix socket. It keeps one child forked ahead (a spare, in a session of its own); each
-request names a job folder, which the launcher hands to the spare, and the
-spare becomes the runner as ``main`` does (:func:`.runner.run_detached`: lock
-the folder, write ``runner.json``, run). The launcher answers once the child
-said it wrote ``runner.json``, then forks the next spare. It never forks the
+Unix socket. It keeps one child forked ahead (a spare, in a session of its
+own, with what a runner can do before it knows its folder done:
+:func:`.runner.prepare`). The spare itself takes the next request, which
+names a job folder, and becomes its runner as ``main`` does
+(:func:`.runner.run_detached`: lock the folder, write ``runner.json``, answer,
+run): the request wakes the runner-to-be, not a middleman. Once that runner
+started its command the launcher forks the next spare. It never forks the
 threaded server; its children are reaped by the kernel and live on without it.
 
 Lifetime: :class:`LauncherClient` starts it on the first job (detached: its
@@ -27,9 +29,11 @@ folders directly inside its jobs folder.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import functools
 import os
+import select
 import signal
 import socket
 import struct
@@ -40,14 +44,19 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
-from .jobdir import JobDir
+from .jobdir import JobDir, RunnerInfo
 from .notify import SUPPORTED, address
-from .runner import helper_environment, ready_code, run_detached
+from .runner import helper_environment, prepare, run_detached
 
 __all__ = ["LauncherClient", "LauncherFault", "main", "stop_launcher"]
 
 IDLE_CHECK = 1.0
 """Seconds between the launcher's checks of its idle time and its folder."""
+START_WAIT = 0.1
+"""Seconds the next spare's fork may wait for the last runner to start its command."""
+FORK_DELAY = 0.005
+"""Seconds between a runner's start of its command and the next spare's fork: the
+command's first output reaches the server meanwhile."""
 REQUEST_TIMEOUT = 10.0
 """Seconds a request may take; forking and writing ``runner.json`` take ~1 ms."""
 LOG_NAME = "launcher.log"
@@ -62,7 +71,7 @@ class LauncherFault(Exception):
 def _version() -> str:
     """The interpreter and the modules a launcher runs (their modification times)."""
     here = Path(__file__).parent
-    names = ("launcher.py", "runner.py", "jobdir.py", "logs.py", "notify.py")
+    names = ("launcher.py", "runner.py", "child.py", "jobdir.py", "logs.py", "notify.py")
     stamps = [str((here / name).stat().st_mtime_ns) for name in names]
     return "\0".join([sys.executable, *stamps])
 
@@ -91,64 +100,51 @@ def _read_line(conn: socket.socket) -> str:
 
 
 class _Spare:
-    """A forked child waiting for its folder: the launcher's ends of its two pipes."""
+    """A forked child set up ahead, taking the next request itself: the launcher's pipe ends.
 
-    def __init__(self, orders: int, ready: int) -> None:
-        self.orders = orders
-        self.ready = ready
+    It writes ``t`` on ``news`` when it took a job (then the pipe ends once
+    that job's command started: :func:`.runner.run_detached`), ``q`` when
+    asked to quit; the pipe ends early if it dies. Closing ``alive`` ends a
+    spare that took nothing.
+    """
 
-    def hand_over(self, job_path: Path) -> int | None:
-        """Give it ``job_path``; 0 once it claimed the folder, else 1; None if it was gone."""
-        try:
-            os.write(self.orders, os.fsencode(job_path))  # < PIPE_BUF: one write
-        except BrokenPipeError:
-            return None
-        finally:
-            self.close_orders()
-        return ready_code(os.read(self.ready, 1))  # b"" if the child died first
-
-    def close_orders(self) -> None:
-        """Close the orders pipe: a spare not handed a folder yet exits."""
-        if self.orders >= 0:
-            os.close(self.orders)
-            self.orders = -1
+    def __init__(self, news: int, alive: int) -> None:
+        self.news = news
+        self.alive = alive
 
     def close(self) -> None:
-        """Close both pipes (idempotent)."""
-        self.close_orders()
-        if self.ready >= 0:
-            os.close(self.ready)
-            self.ready = -1
+        """Close both ends (idempotent)."""
+        for fd in (self.news, self.alive):
+            if fd >= 0:
+                os.close(fd)
+        self.news = self.alive = -1
 
 
-def _fork_spare(inherited: Iterable[socket.socket]) -> _Spare:
-    """Fork a child that waits, set up ahead, for the folder it will run.
+def _fork_spare(listener: socket.socket, jobs_dir: Path, held: Iterable[int]) -> _Spare:
+    """Fork a child that accepts the next request on ``listener`` and becomes its runner.
 
-    Forking (~2 ms here: page tables, the first copy-on-write faults) then
-    happens between requests, not while a job waits. One fork, not two: the
+    One hop less than handing the request over: the server's request wakes
+    the runner-to-be itself. Forking (~1-2 ms: page tables, the first
+    copy-on-write faults) happens between requests. One fork, not two: the
     launcher ignores SIGCHLD, so the kernel reaps its children itself (no
     zombies, nothing to wait for), and they live on without it, reparented,
-    if it ends. A spare whose orders pipe closes unused (the launcher ended)
-    exits.
+    if it ends. ``held`` are the launcher's descriptors the child must not keep.
     """
-    orders_r, orders_w = os.pipe()
-    ready_r, ready_w = os.pipe()
+    news_r, news_w = os.pipe()
+    alive_r, alive_w = os.pipe()
     if os.fork():
-        os.close(orders_r)
-        os.close(ready_w)
-        return _Spare(orders_w, ready_r)
+        os.close(news_w)
+        os.close(alive_r)
+        return _Spare(news_r, alive_w)
     code = 1
     try:  # the child: never return into the launcher's loop
-        os.close(orders_w)
-        os.close(ready_r)
+        os.close(news_r)
+        os.close(alive_w)
+        for fd in held:
+            os.close(fd)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the runner waits for its command
-        for sock in inherited:
-            sock.close()
         os.setsid()
-        order = b""
-        while chunk := os.read(orders_r, 4096):
-            order += chunk
-        code = _become_runner(Path(os.fsdecode(order)), ready_w) if order else 0
+        code = _spare(listener, jobs_dir, news_w, alive_r)
     except BaseException:
         traceback.print_exc()
     finally:
@@ -157,66 +153,159 @@ def _fork_spare(inherited: Iterable[socket.socket]) -> _Spare:
         os._exit(code)
 
 
-def _become_runner(job_path: Path, ready_w: int) -> int:
-    """In a spare: run ``job_path`` (output to its ``runner.log``), report on ``ready_w``."""
+def _spare(listener: socket.socket, jobs_dir: Path, news_w: int, alive_r: int) -> int:
+    """In a spare: prepare, then answer requests until one names a job; run it."""
+    me = prepare()
+    listener.setblocking(False)
+    while True:
+        readable, _, _ = select.select([listener.fileno(), alive_r], [], [])
+        if alive_r in readable:
+            return 0  # the launcher ended, or let this spare go
+        try:
+            conn, _ = listener.accept()
+        except BlockingIOError:
+            continue
+        conn.setblocking(True)
+        conn.settimeout(REQUEST_TIMEOUT)
+        try:
+            job_path = _job_request(conn, jobs_dir, news_w)
+        except _Quit:
+            return 0
+        except OSError:
+            traceback.print_exc()  # one client's trouble is not the launcher's
+            job_path = None
+        if job_path is None:
+            conn.close()
+            continue
+        listener.close()
+        os.close(alive_r)
+        os.write(news_w, b"t")
+        return _become_runner(job_path, conn, news_w, me)
+
+
+class _Quit(Exception):
+    """A ``quit`` request, answered: the spare ends, and the launcher with it."""
+
+
+def _job_request(conn: socket.socket, jobs_dir: Path, news_w: int) -> Path | None:
+    """The job folder ``conn`` asks to start, if any; other requests are answered here."""
+    if _peer_uid(conn) != os.getuid():
+        return None
+    request = _read_line(conn)
+    if request == "quit":
+        os.write(news_w, b"q")
+        conn.sendall(b"bye\n")
+        raise _Quit
+    job_path = Path(os.path.realpath(request))
+    if job_path.parent != jobs_dir or not job_path.is_dir():
+        conn.sendall(b"refused\n")
+        return None
+    return job_path
+
+
+def _become_runner(job_path: Path, conn: socket.socket, news_w: int, me: RunnerInfo) -> int:
+    """In a spare: run ``job_path`` (output to its ``runner.log``); answer ``conn`` once claimed."""
     log = os.open(job_path / "runner.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)
     os.chdir(job_path)
-    return run_detached(JobDir(job_path), ready_w)
+
+    def answer(claimed: bool) -> None:
+        # 0 either way: claimed here, or by the runner already holding the folder.
+        with conn, contextlib.suppress(OSError):  # the server gave up: the job runs anyway
+            conn.sendall(b"0\n")
+
+    return run_detached(JobDir(job_path), answer, news_w, me)
 
 
-def _start_runner(job_path: Path, spare: _Spare, inherited: Iterable[socket.socket]) -> int:
-    """Start the runner of ``job_path`` in ``spare``, or in a new child if it died idle."""
-    code = spare.hand_over(job_path)
-    spare.close()
-    if code is None:
-        fresh = _fork_spare(inherited)
-        code = fresh.hand_over(job_path)
-        fresh.close()
-    return 1 if code is None else code
+class _Launcher:
+    """The serving loop's state: the spare, and the runners still starting their command."""
 
+    def __init__(self, listener: socket.socket, jobs_dir: Path) -> None:
+        self.listener = listener
+        self.jobs_dir = jobs_dir
+        self.spare: _Spare | None = None
+        self.starting: list[int] = []
+        """The ``news`` ends of runners that took a job and have not started its command."""
+        self.fork_at = 0.0
+        """When the next spare may be forked (:meth:`step`)."""
 
-def _handle(conn: socket.socket, listener: socket.socket, jobs_dir: Path, spare: _Spare) -> bool:
-    """Answer one request; False after ``quit``."""
-    if _peer_uid(conn) != os.getuid():
-        return True
-    request = _read_line(conn)
-    if request == "quit":
-        conn.sendall(b"bye\n")
-        return False
-    job_path = Path(os.path.realpath(request))
-    if job_path.parent != jobs_dir or not job_path.is_dir():
-        conn.sendall(b"refused\n")
-        return True
-    code = _start_runner(job_path, spare, (listener, conn))
-    conn.sendall(f"{code}\n".encode())
-    return True
+    def _fork_due(self, now: float) -> bool:
+        return self.spare is None and now >= self.fork_at
+
+    def _timeout(self, now: float) -> float:
+        if self.spare is not None:
+            return IDLE_CHECK
+        return max(0.0, min(self.fork_at - now, IDLE_CHECK))
+
+    def step(self) -> tuple[bool, bool]:
+        """Wait for news once; (quit asked, something happened)."""
+        now = time.monotonic()
+        if self._fork_due(now):
+            self.spare = _fork_spare(self.listener, self.jobs_dir, self.starting)
+        listening = self.listener.fileno()
+        watched = [*self.starting, listening if self.spare is None else self.spare.news]
+        readable, _, _ = select.select(watched, [], [], self._timeout(now))
+        now = time.monotonic()
+        if listening in readable:
+            self.fork_at = now  # a request and no spare: fork one for it at once
+        for fd in [fd for fd in self.starting if fd in readable]:
+            if not os.read(fd, 1):  # ended: its command started (or it died)
+                self._started(fd, now + FORK_DELAY)
+        spare = self.spare
+        if spare is not None and spare.news in readable:
+            what = os.read(spare.news, 1)
+            if what == b"q":
+                return True, True
+            if what == b"t":
+                self.starting.append(spare.news)
+                self.fork_at = now + START_WAIT
+                spare.news = -1
+            else:  # it died idle: its successor waits, unless a request comes
+                self.fork_at = now + IDLE_CHECK
+            spare.close()
+            self.spare = None
+        return False, bool(readable)
+
+    def _started(self, fd: int, fork_at: float) -> None:
+        """A runner started its command: the next spare may come ``FORK_DELAY`` later."""
+        self.starting.remove(fd)
+        os.close(fd)
+        if not self.starting:
+            self.fork_at = min(self.fork_at, fork_at)
+
+    def close(self) -> None:
+        """Let the spare go and forget the starting runners."""
+        if self.spare is not None:
+            self.spare.close()
+        for fd in self.starting:
+            os.close(fd)
+        self.starting.clear()
 
 
 def serve(listener: socket.socket, jobs_dir: Path, idle_timeout: float) -> None:
-    """Answer requests one at a time until ``quit``, idleness or the folder's end."""
-    listener.settimeout(IDLE_CHECK)
+    """Keep a spare taking requests until ``quit``, idleness or the folder's end.
+
+    After a spare took a job, the next one is forked once that job's command
+    started, :data:`FORK_DELAY` later (or :data:`START_WAIT` after the take):
+    forking while the runner starts its command slowed that start several
+    times over on two CPUs. A request meanwhile gets a spare forked at once.
+    """
+    launcher = _Launcher(listener, jobs_dir)
     last = time.monotonic()
-    spare: _Spare | None = None
-    while True:
-        if spare is None or spare.orders < 0:  # none, or used: see _fork_spare
-            spare = _fork_spare([listener])
-        try:
-            conn, _ = listener.accept()
-        except TimeoutError:
-            if time.monotonic() - last > idle_timeout or not jobs_dir.is_dir():
+    try:
+        while True:
+            quit_asked, busy = launcher.step()
+            if quit_asked:
                 return
-            continue
-        last = time.monotonic()
-        with conn:
-            conn.settimeout(REQUEST_TIMEOUT)
-            try:
-                if not _handle(conn, listener, jobs_dir, spare):
-                    return
-            except OSError:
-                traceback.print_exc()  # one client's trouble is not the launcher's
+            now = time.monotonic()
+            if busy:
+                last = now
+            elif now - last > idle_timeout or not jobs_dir.is_dir():
+                return
+    finally:
+        launcher.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     listener.listen(128)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # see _fork_runner
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # see _fork_spare
     if os.fork() > 0:  # whoever started us waits for this parent only: no zombie
         os._exit(0)
     serve(listener, jobs_dir, float(args[1]))

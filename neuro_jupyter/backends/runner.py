@@ -26,13 +26,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 
 import psutil
 
-from .jobdir import JobDir, Launch, Started, signal_groups, without_credentials
+from .child import Child, seal_descriptors, spawn
+from .jobdir import JobDir, Launch, RunnerInfo, Started, signal_groups, without_credentials
 from .logs import LogWriter
 from .notify import notify
 
@@ -40,7 +41,7 @@ __all__ = [
     "Runner",
     "helper_environment",
     "main",
-    "ready_code",
+    "prepare",
     "run_detached",
     "spawn_runner",
 ]
@@ -60,8 +61,10 @@ def exit_code_of(returncode: int) -> int:
 class Runner:
     """Runs one job's command per its ``launch.json`` until it ends for good."""
 
-    def __init__(self, job_dir: JobDir) -> None:
+    def __init__(self, job_dir: JobDir, started_w: int = -1) -> None:
         self.dir = job_dir
+        self._started_w = started_w
+        """Closed once the first attempt started (or could not): see :meth:`_first_started`."""
         self.launch: Launch = job_dir.launch()
         self.env = job_dir.env()
         self.output = LogWriter(job_dir.path)
@@ -91,6 +94,7 @@ class Runner:
             if not self._should_restart(code) or not self._backoff(attempt):
                 break
             attempt += 1
+        self._first_started()
         self.output.close()
         if code is not None:
             self.dir.write_text("exit_code", f"{code}\n")
@@ -116,15 +120,7 @@ class Runner:
         """Run the command once; its exit code."""
         (self.dir.path / "oom").unlink(missing_ok=True)
         try:
-            child = subprocess.Popen(
-                self.launch.argv,
-                cwd=self.launch.cwd,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            child = spawn(self.launch.argv, self.env, self.launch.cwd)
         except OSError as e:
             return self._cannot_run(e)
         proc = psutil.Process(child.pid)
@@ -134,19 +130,28 @@ class Runner:
         started = Started(attempt, child.pid, child.pid, proc.create_time(), time.time())
         self.dir.save_started(started)
         notify(self.dir.path)
-        assert child.stdout is not None
-        with child.stdout:
-            self._pump(child, child.stdout.fileno())
+        self._first_started()
+        try:
+            self._pump(child, child.stdout)
+        finally:
+            child.close()
         code = exit_code_of(child.wait())
         return 137 if self.dir.exists("oom") else code
+
+    def _first_started(self) -> None:
+        """Close ``started_w``: a launcher waits for that before its next fork."""
+        if self._started_w >= 0:
+            os.close(self._started_w)
+            self._started_w = -1
 
     def _cannot_run(self, error: OSError) -> int:
         why = f"cannot run {self.launch.argv[0]!r}: {error.strerror}"
         self.output.write(f"neuro-jupyter: {why}\n".encode())
         self.dir.write_text("cannot_run", why)
+        self._first_started()
         return 127 if error.errno == errno.ENOENT else 126
 
-    def _pump(self, child: subprocess.Popen[bytes], fd: int) -> None:
+    def _pump(self, child: Child, fd: int) -> None:
         """Copy output until the command ended and its pipe closed (or drained)."""
         os.set_blocking(fd, False)
         poller = select.poll()
@@ -193,14 +198,14 @@ class Runner:
                 self._silent = False
                 notify(self.dir.path)
 
-    def _tree(self, child: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    def _tree(self, child: Child) -> list[psutil.Process]:
         try:
             root = psutil.Process(child.pid)
             return [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             return []
 
-    def _watch(self, child: subprocess.Popen[bytes], now: float) -> None:
+    def _watch(self, child: Child, now: float) -> None:
         """Enforce the memory limit and stop requests over the process tree."""
         if child.returncode is not None:
             return
@@ -234,13 +239,25 @@ class Runner:
                 proc.send_signal(sig)
 
 
-def _claim(job_dir: JobDir, ready_w: int) -> None:
-    """Become the folder's runner of record, then say so on ``ready_w``.
+def prepare() -> RunnerInfo:
+    """What a runner does before it knows its folder; this process, as ``runner.json`` names it.
+
+    The launcher's spares call it while they wait for an order, so a job
+    does not wait for it: psutil's first look at a process (~1.3 ms in a
+    fresh fork) and the descriptors sealed (see :func:`.child.seal_descriptors`).
+    """
+    seal_descriptors()
+    me = psutil.Process()
+    return RunnerInfo(me.pid, me.create_time())
+
+
+def _claim(job_dir: JobDir, me: RunnerInfo) -> bool:
+    """Become the folder's runner of record; False if another one already is.
 
     The runner holds a lock on ``runner.lock`` for its whole life: a folder
     never gets two runners (a start retried after the launcher died
-    mid-request, a re-queue after a restart). A second one answers ``2``
-    once the first has written ``runner.json``, and leaves.
+    mid-request, a re-queue after a restart). A second one returns once the
+    first has written ``runner.json``.
     """
     lock = os.open(job_dir.file("runner.lock"), os.O_WRONLY | os.O_CREAT, 0o644)
     try:
@@ -250,31 +267,35 @@ def _claim(job_dir: JobDir, ready_w: int) -> None:
         deadline = time.monotonic() + 5.0
         while not job_dir.exists("runner.json") and time.monotonic() < deadline:
             time.sleep(0.01)  # the other one holds the lock just before writing it
-        os.write(ready_w, b"2")
-        os._exit(0)
-    me = psutil.Process()
-    job_dir.write_json("runner.json", {"pid": me.pid, "create_time": me.create_time()})
-    os.write(ready_w, b"1")
-    os.close(ready_w)
+        os.close(lock)
+        return False
+    job_dir.write_json("runner.json", {"pid": me.pid, "create_time": me.create_time})
+    return True
 
 
-def ready_code(answer: bytes) -> int:
-    """The launcher's exit code for what the runner said on its ready pipe."""
+def _ready_code(answer: bytes) -> int:
+    """The detaching parent's exit code for what the runner said on its ready pipe."""
     return 0 if answer in (b"1", b"2") else 1
 
 
-def _detach(job_dir: JobDir) -> None:
+def _detach(job_dir: JobDir) -> int:
     """Fork; the parent exits once the child has claimed the folder (:func:`_claim`).
 
     The server waits for that parent, so the runner is never the server's
     child: no zombie, and nothing to wait for when the server goes away.
+    Returns, in the runner, its end of the pipe (see :func:`run_detached`);
+    a second runner of the folder exits.
     """
     ready_r, ready_w = os.pipe()
     if os.fork() > 0:
         os.close(ready_w)
-        os._exit(ready_code(os.read(ready_r, 1)))
+        os._exit(_ready_code(os.read(ready_r, 1)))
     os.close(ready_r)
-    _claim(job_dir, ready_w)
+    claimed = _claim(job_dir, prepare())
+    os.write(ready_w, b"1" if claimed else b"2")
+    if not claimed:
+        os._exit(0)
+    return ready_w
 
 
 def helper_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -316,13 +337,21 @@ def _cannot_set_up(job_dir: JobDir, error: Exception) -> None:
     notify(job_dir.path)
 
 
-def run_detached(job_dir: JobDir, ready_w: int | None = None) -> int:
+def run_detached(
+    job_dir: JobDir,
+    report: Callable[[bool], None] | None = None,
+    started_w: int = -1,
+    me: RunnerInfo | None = None,
+) -> int:
     """Become the runner of ``job_dir`` and run it; 0 once the job ended for good.
 
-    Without ``ready_w``, detach first (:func:`_detach`; the parent never
-    returns). The launcher's forks are detached already: they report on
-    ``ready_w``, the launcher reading the other end. Shared by ``main`` and
-    the launcher.
+    Without ``report``, detach first (:func:`_detach`; the parent never
+    returns). The launcher's spares are detached already: they pass
+    ``report``, called once the folder is claimed (False: another runner
+    holds it, and this one returns at once), the end of a pipe to close once
+    the command started (``started_w``: the launcher forks its next spare
+    after that), and what they prepared ahead (``me``, :func:`prepare`).
+    Shared by ``main`` and the launcher.
     """
     signals: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):  # noted until the Runner exists
@@ -330,12 +359,15 @@ def run_detached(job_dir: JobDir, ready_w: int | None = None) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the server's terminal closing is no stop
     # Claim first, set up after: whoever waits for the claim (the server, the
     # launcher) goes on while this runner reads its folder.
-    if ready_w is None:
-        _detach(job_dir)
+    if report is None:
+        started_w = _detach(job_dir)
     else:
-        _claim(job_dir, ready_w)
+        claimed = _claim(job_dir, me or prepare())
+        report(claimed)
+        if not claimed:
+            return 0
     try:
-        runner = Runner(job_dir)
+        runner = Runner(job_dir, started_w)
     except Exception as e:
         _cannot_set_up(job_dir, e)
         raise
