@@ -24,7 +24,7 @@ from ..jobs.parse import parse_permission, parse_since
 from ..jobs.query import parse_flag, parse_list_query
 from .base import NeuroAPIHandler, format_time, preset_to_json, share_to_json
 from .exec import JobExecHandler
-from .sendfile import write_log_chunk
+from .sendfile import send_at_once, write_log_chunk
 
 __all__ = ["API_PREFIX", "api_handlers"]
 
@@ -133,6 +133,7 @@ class LogsHandler(NeuroAPIHandler):
         self.set_header("Content-Type", LOG_CONTENT_TYPE)
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-cache")
+        send_at_once(self)
         await self._stream(chunks)
 
     async def _stream(self, chunks: AsyncIterator[LogChunk]) -> None:

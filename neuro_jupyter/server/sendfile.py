@@ -4,7 +4,9 @@ Copying a log through Python caps a stream at about 800 MB/s here; the
 kernel's ``sendfile`` moves file pages to the socket without that copy. Tornado
 frames chunked responses itself, so a region goes out as one chunk we frame by
 hand, written to the connection's socket once tornado's own buffer is empty.
-Where that cannot be done (TLS, HTTP/1.0), regions are read and written.
+Where that cannot be done (TLS, HTTP/1.0), regions are read and written; so
+are small ones, which then leave in one send with the headers (a followed
+job's first output reaches its reader sooner).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from tornado.web import RequestHandler
 
 from ..backends.base import FileRegion, LogChunk
 
-__all__ = ["write_log_chunk"]
+__all__ = ["COPY_MAX", "send_at_once", "write_log_chunk"]
 
 _READ_SIZE = 1 << 20
+COPY_MAX = 1 << 16
+"""Regions up to this size are copied: sendfile pays off on large ones only."""
 
 
 def _can_sendfile(handler: RequestHandler) -> bool:
@@ -31,6 +35,17 @@ def _can_sendfile(handler: RequestHandler) -> bool:
         # Only a chunked HTTP/1.1 response can carry hand-framed chunks.
         and getattr(connection, "_chunking_output", False) is True
     )
+
+
+def send_at_once(handler: RequestHandler) -> None:
+    """Send each write at once (TCP_NODELAY), for a log read as it comes.
+
+    Nagle's algorithm would hold a small chunk back until the client
+    acknowledged the one before (the headers, for a job's first output).
+    """
+    stream = getattr(handler.request.connection, "stream", None)
+    if stream is not None:
+        stream.set_nodelay(True)
 
 
 async def _send_region(handler: RequestHandler, region: FileRegion) -> None:
@@ -67,6 +82,11 @@ async def write_log_chunk(handler: RequestHandler, chunk: LogChunk) -> None:
         await handler.flush()
         return
     if chunk.length <= 0:
+        return
+    if chunk.length <= COPY_MAX:
+        # Read and written in one piece with what tornado still holds (the
+        # headers before a first chunk): one send, where sendfile takes four.
+        await _copy_region(handler, chunk)
         return
     # Headers (and anything written before) go first, through tornado.
     await handler.flush()
