@@ -142,6 +142,8 @@ class LocalBackend(LoggingConfigurable):
         self._watcher: asyncio.Task[None] | None = None
         self._gpu_indices: tuple[int, ...] | None = None
         self._gpu_models: tuple[str, ...] = ()
+        self._machine: tuple[float, int] = (1.0, 0)
+        """This machine's CPUs and memory, as detected with the GPUs (:meth:`_total`)."""
         self._launcher: LauncherClient | None = None
         self._listener: Listener | None = None
         self._news: dict[str, set[asyncio.Future[None]]] = {}
@@ -155,8 +157,11 @@ class LocalBackend(LoggingConfigurable):
             self._gpu_models = tuple(g.name for g in found)
             count = len(found) if self.gpus is None else int(self.gpus)
             self._gpu_indices = tuple(range(count))
-        cpu = float(self.cpus) if self.cpus is not None else float(psutil.cpu_count() or 1)
-        memory = int(self.memory) if self.memory is not None else psutil.virtual_memory().total
+            # Read once: a job's request would otherwise read /proc/meminfo
+            # and the online CPUs three times (check, schedule, free).
+            self._machine = (float(psutil.cpu_count() or 1), psutil.virtual_memory().total)
+        cpu = float(self.cpus) if self.cpus is not None else self._machine[0]
+        memory = int(self.memory) if self.memory is not None else self._machine[1]
         return Offer(cpu, memory, self._gpu_indices)
 
     def _free(self) -> Offer:
