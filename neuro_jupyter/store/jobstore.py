@@ -38,6 +38,40 @@ __all__ = ["JobStore"]
 
 _HISTORY_CHUNK = 500  # ids per IN (...) when loading a page's histories
 
+# Statements of the per-job paths (a job's start writes three statuses, and
+# every request on a job reads it), built once: SQLAlchemy then reuses their
+# cache key and compiled form instead of building both per call. An
+# append_status took 1.3 ms with statements built per call, 0.55 ms so.
+_JOB_BY_ID = sa.select(*JOB_COLUMNS).where(jobs.c.id == sa.bindparam("job_id"))
+_JOB_BY_ID_LOCKED = _JOB_BY_ID.with_for_update()
+_HISTORY_OF_JOB = (
+    sa.select(*HISTORY_COLUMNS)
+    .where(status_history.c.job_id == sa.bindparam("job_id"))
+    .order_by(status_history.c.seq)
+)
+_INSERT_JOB = jobs.insert()
+_INSERT_HISTORY = status_history.insert()
+_INSERT_TAGS = job_tags.insert()
+
+
+def _status_update(columns: Sequence[str]) -> sa.Update:
+    """``jobs`` SET ``columns`` where the id and the status are still the ones read."""
+    where = (jobs.c.id == sa.bindparam("old_id"), jobs.c.status == sa.bindparam("old_status"))
+    return jobs.update().where(*where).values({c: sa.bindparam(c) for c in columns})
+
+
+_SHARES_OF_JOB = (
+    sa.select(shares)
+    .where(
+        shares.c.owner == sa.bindparam("owner"),
+        shares.c.target.in_([sa.bindparam("job_id"), sa.bindparam("name")]),
+    )
+    .order_by(shares.c.user, shares.c.target)
+)
+_STATUS_COLUMNS = ("status", "reason", "description", "exit_code", "started_at", "finished_at")
+_UPDATE_STATUS = _status_update(_STATUS_COLUMNS)
+_UPDATE_STATUS_AND_STATE = _status_update((*_STATUS_COLUMNS, "backend_state"))
+
 
 class JobStore:
     """Jobs, their histories, tags and shares, in SQLite or PostgreSQL.
@@ -123,18 +157,18 @@ class JobStore:
         rows = job_rows(job)
         try:
             with self._write() as conn:
-                conn.execute(jobs.insert(), rows.job)
-                conn.execute(status_history.insert(), rows.history)
+                conn.execute(_INSERT_JOB, rows.job)
+                conn.execute(_INSERT_HISTORY, rows.history)
                 if rows.tags:
-                    conn.execute(job_tags.insert(), rows.tags)
+                    conn.execute(_INSERT_TAGS, rows.tags)
         except sa.exc.IntegrityError as exc:
             raise _conflict(job.name, job.id, exc) from exc
 
     def get(self, job_id: str) -> Job | None:
         """The job with ``job_id`` and its ordered history, or None."""
         with self._read() as conn:
-            row = conn.execute(sa.select(*JOB_COLUMNS).where(jobs.c.id == job_id)).first()
-            return None if row is None else self._with_histories(conn, [row])[0]
+            row = conn.execute(_JOB_BY_ID, {"job_id": job_id}).first()
+            return None if row is None else self._with_history(conn, row)
 
     def find_by_name(self, owner: str, name: str) -> Job | None:
         """The owner's newest job called ``name`` (live or not), or None."""
@@ -170,15 +204,13 @@ class JobStore:
             job = self._locked(conn, job_id)
             new = job.transition(item)
             values = status_columns(new)
+            update = _UPDATE_STATUS
             if backend_state is not None:
                 new = new.with_backend_state(backend_state)
                 values["backend_state"] = new.backend_state
-            conn.execute(status_history.insert(), history_row(job_id, len(job.history), item))
-            updated = conn.execute(
-                jobs.update()
-                .where(jobs.c.id == job_id, jobs.c.status == job.status)
-                .values(**values)
-            )
+                update = _UPDATE_STATUS_AND_STATE
+            conn.execute(_INSERT_HISTORY, history_row(job_id, len(job.history), item))
+            updated = conn.execute(update, {**values, "old_id": job_id, "old_status": job.status})
             if updated.rowcount != 1:  # pragma: no cover - the row lock prevents it
                 raise Conflict(f"job {job_id} changed status meanwhile; try again")
             return new
@@ -235,11 +267,16 @@ class JobStore:
 
     def _locked(self, conn: sa.Connection, job_id: str) -> Job:
         """The job, its row locked for this transaction (a no-op clause on SQLite)."""
-        stmt = sa.select(*JOB_COLUMNS).where(jobs.c.id == job_id).with_for_update()
-        row = conn.execute(stmt).first()
+        row = conn.execute(_JOB_BY_ID_LOCKED, {"job_id": job_id}).first()
         if row is None:
             raise NotFound(f"no job {job_id}")
-        return self._with_histories(conn, [row])[0]
+        return self._with_history(conn, row)
+
+    @staticmethod
+    def _with_history(conn: sa.Connection, row: sa.Row[Any]) -> Job:
+        """The job of ``row`` with its history (one job: a statement built once)."""
+        history = [history_item(h) for h in conn.execute(_HISTORY_OF_JOB, {"job_id": row.id})]
+        return job_from_row(row, history)
 
     @staticmethod
     def _with_histories(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> builtins.list[Job]:
@@ -282,8 +319,9 @@ class JobStore:
 
     def shares_for(self, job: Job) -> builtins.list[Share]:
         """The grants that cover ``job``: on its id, or on its name."""
-        targets = [job.id] if job.name is None else [job.id, job.name]
-        return self._shares(shares.c.owner == job.owner, shares.c.target.in_(targets))
+        params = {"owner": job.owner, "job_id": job.id, "name": job.name or job.id}
+        with self._read() as conn:
+            return [_share(r) for r in conn.execute(_SHARES_OF_JOB, params)]
 
     def shares_of(self, owner: str, target: str) -> builtins.list[Share]:
         """The grants on exactly ``target`` (a job id or name) of ``owner``."""
@@ -292,10 +330,11 @@ class JobStore:
     def _shares(self, *where: sa.ColumnElement[bool]) -> builtins.list[Share]:
         stmt = sa.select(shares).where(*where).order_by(shares.c.user, shares.c.target)
         with self._read() as conn:
-            return [
-                Share(owner=r.owner, target=r.target, user=r.user, level=r.level)
-                for r in conn.execute(stmt)
-            ]
+            return [_share(r) for r in conn.execute(stmt)]
+
+
+def _share(row: sa.Row[Any]) -> Share:
+    return Share(owner=row.owner, target=row.target, user=row.user, level=row.level)
 
 
 def _conflict(name: str | None, job_id: str, exc: sa.exc.IntegrityError) -> Conflict:
