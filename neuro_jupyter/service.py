@@ -291,7 +291,9 @@ class JobService:
         job = self._find(ref, user)
         if job is None:
             raise not_found(ref)
-        require(job, user, self.store.shares_for(job), action, ref=ref)
+        # The owner may do anything: no read of the shares (~0.4 ms a request).
+        shares = [] if user == job.owner else self.store.shares_for(job)
+        require(job, user, shares, action, ref=ref)
         return job
 
     def _find(self, ref: str, user: str | None = None) -> Job | None:
