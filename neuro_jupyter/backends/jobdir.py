@@ -1,6 +1,8 @@
 """One job's folder: what the server writes for the runner and what the runner reports.
 
-Written by the server before the runner starts:
+Written by the server as the runner starts (a launcher's runner gets ``env`` and
+``launch.json``'s content with its request and reads neither; a spawned one
+reads them):
 
 - ``spec.json``: the job (id, owner, spec, preset), for people and tools;
 - ``env``: the command's environment (mode 0600; no credentials);

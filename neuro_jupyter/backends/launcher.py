@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import errno
 import functools
+import json
 import os
 import select
 import signal
@@ -41,8 +42,9 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from .jobdir import JobDir, RunnerInfo
 from .notify import SUPPORTED, address
@@ -57,6 +59,8 @@ START_WAIT = 0.1
 FORK_DELAY = 0.005
 """Seconds between a runner's start of its command and the next spare's fork: the
 command's first output reaches the server meanwhile."""
+REQUEST_MAX = 1 << 20
+"""Bytes a start request may take (the job's environment travels in it)."""
 REQUEST_TIMEOUT = 10.0
 """Seconds a request may take; forking and writing ``runner.json`` take ~1 ms."""
 LOG_NAME = "launcher.log"
@@ -89,10 +93,10 @@ def _peer_uid(sock: socket.socket) -> int:
 # The launcher process
 
 
-def _read_line(conn: socket.socket) -> str:
+def _read_line(conn: socket.socket, limit: int = 4096) -> str:
     data = b""
-    while not data.endswith(b"\n") and len(data) < 4096:
-        chunk = conn.recv(4096)
+    while not data.endswith(b"\n") and len(data) < limit:
+        chunk = conn.recv(1 << 16)
         if not chunk:
             break
         data += chunk
@@ -168,42 +172,58 @@ def _spare(listener: socket.socket, jobs_dir: Path, news_w: int, alive_r: int) -
         conn.setblocking(True)
         conn.settimeout(REQUEST_TIMEOUT)
         try:
-            job_path = _job_request(conn, jobs_dir, news_w)
+            job = _job_request(conn, jobs_dir, news_w)
         except _Quit:
             return 0
         except OSError:
             traceback.print_exc()  # one client's trouble is not the launcher's
-            job_path = None
-        if job_path is None:
+            job = None
+        if job is None:
             conn.close()
             continue
         listener.close()
         os.close(alive_r)
         os.write(news_w, b"t")
-        return _become_runner(job_path, conn, news_w, me)
+        return _become_runner(*job, conn, news_w, me)
 
 
 class _Quit(Exception):
     """A ``quit`` request, answered: the spare ends, and the launcher with it."""
 
 
-def _job_request(conn: socket.socket, jobs_dir: Path, news_w: int) -> Path | None:
-    """The job folder ``conn`` asks to start, if any; other requests are answered here."""
+def _job_request(
+    conn: socket.socket, jobs_dir: Path, news_w: int
+) -> tuple[Path, dict[str, Any] | None] | None:
+    """The job folder ``conn`` asks to start and the order sent with it, if any.
+
+    A request is the folder's path, or JSON with it as ``dir`` and the
+    runner's ``launch`` and ``env`` (:meth:`LauncherClient.launch`). Other
+    requests are answered here.
+    """
     if _peer_uid(conn) != os.getuid():
         return None
-    request = _read_line(conn)
+    request = _read_line(conn, REQUEST_MAX)
     if request == "quit":
         os.write(news_w, b"q")
         conn.sendall(b"bye\n")
         raise _Quit
+    order = None
+    if request.startswith("{"):
+        try:
+            order = json.loads(request)
+            request = str(order.pop("dir"))
+        except (ValueError, KeyError, AttributeError):
+            request = ""
     job_path = Path(os.path.realpath(request))
-    if job_path.parent != jobs_dir or not job_path.is_dir():
+    if not request or job_path.parent != jobs_dir or not job_path.is_dir():
         conn.sendall(b"refused\n")
         return None
-    return job_path
+    return job_path, order
 
 
-def _become_runner(job_path: Path, conn: socket.socket, news_w: int, me: RunnerInfo) -> int:
+def _become_runner(
+    job_path: Path, order: dict[str, Any] | None, conn: socket.socket, news_w: int, me: RunnerInfo
+) -> int:
     """In a spare: run ``job_path`` (output to its ``runner.log``); answer ``conn`` once claimed."""
     log = os.open(job_path / "runner.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(log, 1)
@@ -216,7 +236,7 @@ def _become_runner(job_path: Path, conn: socket.socket, news_w: int, me: RunnerI
         with conn, contextlib.suppress(OSError):  # the server gave up: the job runs anyway
             conn.sendall(b"0\n")
 
-    return run_detached(JobDir(job_path), answer, news_w, me)
+    return run_detached(JobDir(job_path), answer, news_w, me, order)
 
 
 class _Launcher:
@@ -353,6 +373,17 @@ def stop_launcher(jobs_dir: Path, timeout: float = 2.0) -> bool:
             return False
 
 
+async def _answer(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> bytes:
+    """One line from ``sock`` (non-blocking), or what came before its end."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = await loop.sock_recv(sock, 256)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 class LauncherClient:
     """Asks the launcher of one jobs folder for runners; starts it when missing."""
 
@@ -362,8 +393,18 @@ class LauncherClient:
         self._lock = asyncio.Lock()
         self._spawns = 0
 
-    async def launch(self, job_dir: JobDir) -> int | None:
+    async def launch(
+        self,
+        job_dir: JobDir,
+        order: Mapping[str, Any] | None = None,
+        sent: Callable[[], None] | None = None,
+    ) -> int | None:
         """Start the runner of ``job_dir``: its launcher-side exit code.
+
+        ``order`` (``launch`` and ``env``, as :meth:`.JobFiles.order` makes
+        them) goes with the request, so the runner reads no files; ``sent``
+        is called once the request left, before its answer (the server
+        writes the folder's files meanwhile), and not if none did.
 
         None where there can be no launcher (not Linux, or it would not start).
 
@@ -373,27 +414,42 @@ class LauncherClient:
         if not SUPPORTED:
             return None
         path = os.path.realpath(job_dir.path)
-        code = await self._request(path)
+        request = (json.dumps({"dir": path, **order}) if order else path).encode() + b"\n"
+        code = await self._request(request, sent)
         if code is None:
             await self._spawn()
-            code = await self._request(path)
+            code = await self._request(request, sent)
         return code
 
-    async def _request(self, path: str) -> int | None:
+    async def _request(self, request: bytes, sent: Callable[[], None] | None) -> int | None:
         """The launcher's answer; None if none listens (or not as this user)."""
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
         try:
-            reader, writer = await asyncio.open_unix_connection(launcher_address(self.jobs_dir))
+            # Connected and sent at once, not after a turn of the event loop
+            # (an asyncio stream waits for one): the request the server has
+            # queued behind it is often the job's own log follower. A Unix
+            # socket connects at once, or fails: never blocks.
+            sock.connect(launcher_address(self.jobs_dir))
+            if _peer_uid(sock) != os.getuid():
+                sock.close()
+                return None
+        except BlockingIOError:
+            sock.close()
+            raise LauncherFault("the launcher's queue is full") from None
         except OSError:
+            sock.close()
             return None
         try:
-            if _peer_uid(writer.get_extra_info("socket")) != os.getuid():
-                return None
-            writer.write(f"{path}\n".encode())
-            line = await asyncio.wait_for(reader.readline(), REQUEST_TIMEOUT)
+            await loop.sock_sendall(sock, request)
+            if sent is not None:
+                sent()
+            line = await asyncio.wait_for(_answer(loop, sock), REQUEST_TIMEOUT)
         except (OSError, asyncio.TimeoutError) as e:
             raise LauncherFault(f"the launcher did not answer: {e!r}") from e
         finally:
-            writer.close()
+            sock.close()
         try:
             return int(line)
         except ValueError:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from ..jobs.addresses import JobAddresses
 from ..jobs.errors import InvalidSpec
@@ -15,7 +16,7 @@ from .jobdir import JobDir, Launch, without_credentials
 from .sandbox import Bind, SandboxError, bwrap_argv, under_mount
 from .storage import resolve_source
 
-__all__ = ["binds_for", "check_spec", "job_environment", "write_job_dir"]
+__all__ = ["JobFiles", "binds_for", "check_spec", "job_environment", "job_files"]
 
 HTTP_ENV = ("NEURO_JOB_HTTP_URL", "NEURO_JOB_HTTP_PREFIX")
 
@@ -95,8 +96,29 @@ def job_environment(
     return env
 
 
-def write_job_dir(
-    job_dir: JobDir,
+@dataclass(frozen=True)
+class JobFiles:
+    """What the server writes in a job's folder for its runner (see :mod:`.jobdir`)."""
+
+    spec: dict[str, Any]
+    """``spec.json``: id, owner, spec and preset, for people and tools."""
+    env: dict[str, str]
+    """``env``: the command's environment (mode 0600)."""
+    launch: Launch
+    """``launch.json``: how the runner runs the command (and ``exec`` after it)."""
+
+    def write(self, job_dir: JobDir) -> None:
+        """Write the three files into ``job_dir`` (which exists)."""
+        job_dir.write_json("spec.json", self.spec)
+        job_dir.write_json("env", self.env, mode=0o600)
+        job_dir.write_json("launch.json", asdict(self.launch))
+
+    def order(self) -> dict[str, Any]:
+        """What a runner needs of them, to send in its start request (no reads)."""
+        return {"launch": asdict(self.launch), "env": self.env}
+
+
+def job_files(
     job: Job,
     gpus: Sequence[int],
     *,
@@ -105,15 +127,11 @@ def write_job_dir(
     bwrap: str,
     grace: float,
     addresses: JobAddresses | None = None,
-) -> None:
-    """Write ``spec.json``, ``env`` and ``launch.json`` for the runner."""
-    job_dir.path.mkdir(parents=True, exist_ok=True)
+) -> JobFiles:
+    """The files of ``job``'s folder; its volumes' missing sources are created."""
     binds = binds_for(storage_root, job.owner, job.spec, create=True)
     sandbox = bwrap_argv(bwrap, binds, workdir) if binds else []
     data = {"id": job.id, "owner": job.owner, "spec": job.spec.to_json()}
-    job_dir.write_json("spec.json", {**data, "preset": job.preset.to_json()})
-    env = job_environment(job, gpus, os.environ, addresses)
-    job_dir.write_json("env", env, mode=0o600)
     launch = Launch(
         argv=[*sandbox, *shlex.split(job.spec.command)],
         cwd="/" if sandbox else workdir,  # in a sandbox, bwrap's --chdir sets it
@@ -122,4 +140,5 @@ def write_job_dir(
         grace=grace,
         sandbox=sandbox,
     )
-    job_dir.write_json("launch.json", asdict(launch))
+    env = job_environment(job, gpus, os.environ, addresses)
+    return JobFiles({**data, "preset": job.preset.to_json()}, env, launch)

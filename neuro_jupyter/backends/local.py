@@ -45,7 +45,7 @@ from .execs import start_exec
 from .gpus import discover_gpus
 from .jobdir import JobDir, RunnerInfo, Started, process_alive
 from .launcher import LauncherClient, LauncherFault, stop_launcher
-from .launching import check_spec, write_job_dir
+from .launching import JobFiles, check_spec, job_files
 from .logs import read_log, read_log_regions
 from .notify import Listener
 from .outcome import final_status, kill_orphan, vanished_status
@@ -218,20 +218,32 @@ class LocalBackend(LoggingConfigurable):
             state.update(child_create_time=s.create_time)
         return state
 
-    async def start_process(self, job_dir: JobDir) -> RunnerInfo:
+    async def start_process(self, job_dir: JobDir, files: JobFiles | None = None) -> RunnerInfo:
         """Start the runner for ``job_dir`` detached; return it once it reported itself.
+
+        ``files`` are the folder's files, if not written yet: the launcher's
+        runner gets what it needs of them with its request, and they are
+        written while it starts; a spawned runner reads them.
 
         Raises:
             RuntimeError: the runner did not start (see ``runner.log``).
         """
         code = None
+        unwritten = [files] if files is not None else []
+
+        def write() -> None:
+            while unwritten:
+                unwritten.pop().write(job_dir)
+
         if self.use_launcher:
             if self._launcher is None:
                 self._launcher = LauncherClient(Path(self.jobs_dir), self.launcher_idle_timeout)
+            order = files.order() if files is not None else None
             try:
-                code = await self._launcher.launch(job_dir)
+                code = await self._launcher.launch(job_dir, order, write)
             except LauncherFault as e:
                 self.log.warning("local backend: %s; spawning the runner instead", e)
+        write()
         if code is None:
             code = await asyncio.to_thread(spawn_runner, job_dir, os.environ)
         info = job_dir.runner()
@@ -252,12 +264,14 @@ class LocalBackend(LoggingConfigurable):
 
     async def _launch(self, entry: _Entry) -> None:
         try:
-            write_job_dir(
-                entry.dir, entry.job, entry.gpus, storage_root=Path(self.storage_root),
+            files = job_files(
+                entry.job, entry.gpus, storage_root=Path(self.storage_root),
                 workdir=self._workdir(entry.job.spec), bwrap=self._bwrap(),
                 grace=float(self.kill_grace_period), addresses=self.addresses,
             )  # fmt: skip
-            entry.runner = await self.start_process(entry.dir)
+            entry.dir.path.mkdir(parents=True, exist_ok=True)
+            # The files are written while the runner starts, not before.
+            entry.runner = await self.start_process(entry.dir, files)
 
         except BaseException:
             self._entries.pop(entry.job.id, None)

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import psutil
 
@@ -61,12 +62,16 @@ def exit_code_of(returncode: int) -> int:
 class Runner:
     """Runs one job's command per its ``launch.json`` until it ends for good."""
 
-    def __init__(self, job_dir: JobDir, started_w: int = -1) -> None:
+    def __init__(
+        self, job_dir: JobDir, started_w: int = -1, order: Mapping[str, Any] | None = None
+    ) -> None:
         self.dir = job_dir
         self._started_w = started_w
         """Closed once the first attempt started (or could not): see :meth:`_first_started`."""
-        self.launch: Launch = job_dir.launch()
-        self.env = job_dir.env()
+        if order is None:  # read what the server wrote
+            self.launch, self.env = job_dir.launch(), job_dir.env()
+        else:  # sent with the start request, the same: no reads on the way to the command
+            self.launch, self.env = Launch(**order["launch"]), dict(order["env"])
         self.output = LogWriter(job_dir.path)
         self.stop_requested = False
         self._groups: set[int] = set()
@@ -342,6 +347,7 @@ def run_detached(
     report: Callable[[bool], None] | None = None,
     started_w: int = -1,
     me: RunnerInfo | None = None,
+    order: Mapping[str, Any] | None = None,
 ) -> int:
     """Become the runner of ``job_dir`` and run it; 0 once the job ended for good.
 
@@ -350,7 +356,8 @@ def run_detached(
     ``report``, called once the folder is claimed (False: another runner
     holds it, and this one returns at once), the end of a pipe to close once
     the command started (``started_w``: the launcher forks its next spare
-    after that), and what they prepared ahead (``me``, :func:`prepare`).
+    after that), what they prepared ahead (``me``, :func:`prepare`) and the
+    ``launch`` and ``env`` sent with the request (``order``), if they were.
     Shared by ``main`` and the launcher.
     """
     signals: list[int] = []
@@ -367,7 +374,7 @@ def run_detached(
         if not claimed:
             return 0
     try:
-        runner = Runner(job_dir, started_w)
+        runner = Runner(job_dir, started_w, order)
     except Exception as e:
         _cannot_set_up(job_dir, e)
         raise

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import psutil
 import pytest
 
+from neuro_jupyter.backends.jobdir import JobDir, Launch
 from neuro_jupyter.backends.launcher import LauncherClient, LauncherFault, stop_launcher
 from neuro_jupyter.backends.local import LocalBackend
 from neuro_jupyter.backends.notify import SUPPORTED
@@ -203,3 +205,21 @@ async def test_a_dead_spare_is_replaced_on_the_next_start(
     await backend.start(second)
     assert (await recorder.end(second.id)).status is JobStatus.SUCCEEDED
     assert launcher.is_running()
+
+
+async def test_a_runner_started_with_its_order_reads_no_files(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs"
+    (jobs / "a").mkdir(parents=True)
+    job_dir = JobDir(jobs / "a")
+    launch = Launch(["sh", "-c", "echo $X"], str(tmp_path), 0)
+    order = {"launch": asdict(launch), "env": {"PATH": "/usr/bin:/bin", "X": "sent"}}
+    sent: list[bool] = []
+    client = LauncherClient(jobs, idle_timeout=60)
+    try:
+        assert await client.launch(job_dir, order, lambda: sent.append(True)) == 0
+        assert sent == [True]  # called once the request left, before the answer
+        await wait_for(lambda: job_dir.exit_code() is not None)
+        assert (jobs / "a" / "output.log").read_bytes() == b"sent\n"
+        assert not job_dir.exists("launch.json") and not job_dir.exists("env")
+    finally:
+        assert stop_launcher(jobs)

@@ -11,6 +11,7 @@ import pytest
 
 from neuro_jupyter.backends.base import Backend, Endpoint
 from neuro_jupyter.backends.jobdir import JobDir, RunnerInfo
+from neuro_jupyter.backends.launching import JobFiles
 from neuro_jupyter.backends.local import LocalBackend
 from neuro_jupyter.jobs.errors import InvalidSpec
 from neuro_jupyter.jobs.model import (
@@ -274,7 +275,7 @@ async def test_start_returns_before_the_runner_and_a_kill_meanwhile_stops_it(
 class FailingBackend(LocalBackend):
     """The runner never starts (a runtime fault)."""
 
-    async def start_process(self, job_dir: JobDir) -> RunnerInfo:
+    async def start_process(self, job_dir: JobDir, files: JobFiles | None = None) -> RunnerInfo:
         raise RuntimeError("no runner today")
 
 
