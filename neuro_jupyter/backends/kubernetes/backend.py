@@ -73,6 +73,8 @@ _ARCHIVE_STATE = "archive.json"
 _KILLED = "killed"
 _BACKOFF_FIRST = 0.5
 _BACKOFF_MAX = 30.0
+_LOG_END_WAIT = 5.0
+"""Seconds a log stream's end waits for the watch to report its container ended."""
 
 
 def _key(item: StatusItem | None) -> tuple[str, str, str] | None:
@@ -323,7 +325,9 @@ class KubernetesBackend(KubernetesConfig):
         tracked.poke()
         item = pod_status(pod)
         if item.status.is_finished:
-            if tracked.kill_reason is not None and item.status is not JobStatus.SUCCEEDED:
+            if tracked.kill_reason is not None:
+                # Killed while it ran: a command that exits 0 on SIGTERM was still
+                # cancelled (kill() does nothing to a finished job).
                 item = StatusItem(
                     JobStatus.CANCELLED, tracked.kill_reason, exit_code=item.exit_code
                 )
@@ -591,9 +595,19 @@ class KubernetesBackend(KubernetesConfig):
         except Exception:
             log.debug("the log stream of %s broke", tracked.job.id, exc_info=True)
             return False
-        # The stream ends when the container does; a dropped connection is retried.
-        await asyncio.sleep(0)
-        return self._instance_over(tracked, instance)
+        # The stream ends when the container does, often before the watch says
+        # so: wait for that news rather than ask for the log again (a request
+        # per job, issue 6). A stream dropped while the container runs is retried.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _LOG_END_WAIT
+        while not self._instance_over(tracked, instance):
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            tracked.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(tracked.changed.wait(), left)
+        return True
 
     def _log_done(self, job: Job) -> bool:
         tracked = self._jobs.get(job.id)
@@ -761,6 +775,9 @@ class PodExecSession:
                     self._output.put_nowait(payload)
                 elif channel == _STATUS and payload:
                     code = _exit_code(payload)
+                    failure = _start_failure(payload)
+                    if failure:  # the command never ran: say why, as a shell would
+                        self._output.put_nowait(failure.encode() + b"\n")
         except Exception:
             log.debug("exec stream broke", exc_info=True)
         finally:
@@ -806,7 +823,11 @@ class PodExecSession:
 
 
 def _exit_code(payload: bytes) -> int:
-    """The exit code in an exec Status (``Success``, or ``details.causes`` ExitCode)."""
+    """The exit code in an exec Status (``Success``, or ``details.causes`` ExitCode).
+
+    A command that could not start (the runtime's ``InternalError``, no
+    ExitCode cause) gets a shell's code: 127 not found, 126 not executable.
+    """
     try:
         status = json.loads(payload)
     except ValueError:
@@ -817,4 +838,16 @@ def _exit_code(payload: bytes) -> int:
         if cause.get("reason") == "ExitCode":
             with contextlib.suppress(ValueError, TypeError):
                 return int(cause.get("message"))
+    if status.get("reason") == "InternalError":
+        message = str(status.get("message") or "")
+        return 127 if "not found" in message or "no such file" in message else 126
     return 1
+
+
+def _start_failure(payload: bytes) -> str:
+    """Why an exec's command could not start ("" where it ran)."""
+    with contextlib.suppress(ValueError, AttributeError):
+        status = json.loads(payload)
+        if status.get("reason") == "InternalError":
+            return str(status.get("message") or "the command could not be started")
+    return ""

@@ -1,6 +1,6 @@
 """KubernetesBackend's reading of pod events, fed directly (no API server).
 
-The lifecycle against the emulator over HTTP is in test_backend.py; here the
+The lifecycle against the emulator over HTTP is in test_backend_emulated.py; here the
 rules: one event per change, who deleted a pod, the schedule timeout.
 """
 
