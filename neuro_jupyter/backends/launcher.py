@@ -48,7 +48,7 @@ from typing import Any
 
 from .jobdir import JobDir, RunnerInfo
 from .notify import SUPPORTED, address
-from .runner import helper_environment, prepare, run_detached
+from .runner import helper_environment, prepare, rehearse, run_detached
 
 __all__ = ["LauncherClient", "LauncherFault", "main", "stop_launcher"]
 
@@ -158,8 +158,10 @@ def _fork_spare(listener: socket.socket, jobs_dir: Path, held: Iterable[int]) ->
 
 
 def _spare(listener: socket.socket, jobs_dir: Path, news_w: int, alive_r: int) -> int:
-    """In a spare: prepare, then answer requests until one names a job; run it."""
+    """In a spare: prepare and rehearse, then answer requests until one names a job; run it."""
     me = prepare()
+    if not select.select([listener.fileno()], [], [], 0)[0]:  # no request waits for it
+        rehearse(jobs_dir / f".spare-{os.getpid()}")
     listener.setblocking(False)
     while True:
         readable, _, _ = select.select([listener.fileno(), alive_r], [], [])

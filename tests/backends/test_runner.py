@@ -13,7 +13,7 @@ import pytest
 
 from neuro_jupyter.backends.jobdir import JobDir, Launch
 from neuro_jupyter.backends.notify import SUPPORTED, address
-from neuro_jupyter.backends.runner import exit_code_of, main
+from neuro_jupyter.backends.runner import exit_code_of, main, rehearse
 
 from .utils import wait_for
 
@@ -113,3 +113,14 @@ async def test_it_wakes_the_server_at_start_first_output_and_end(tmp_path: Path)
         assert server.recv(256) == b"job"  # the end
         assert job_dir.exit_code() == 0
         assert (tmp_path / "job" / "output.log").read_bytes() == b"one\ntwo\n"
+
+
+@pytest.mark.skipif(not SUPPORTED, reason="wake-ups need Linux")
+def test_a_rehearsal_leaves_nothing_behind_and_wakes_no_server(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(address(tmp_path))
+        server.settimeout(0.2)
+        assert rehearse(tmp_path / ".spare-1")  # all the way
+        assert list(tmp_path.iterdir()) == []
+        with pytest.raises(TimeoutError):
+            server.recv(256)
