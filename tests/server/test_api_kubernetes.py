@@ -16,6 +16,7 @@ from tests.conftest import Api
 from tests.k8s.emulator import KubernetesEmulator
 from tests.k8s.fixtures import k8s, k8s_config, k8s_kubeconfig  # noqa: F401
 from tests.server.test_api import finished, job_when
+from tests.utils import wait_for
 
 pytestmark = pytest.mark.usefixtures("jp_serverapp")
 
@@ -58,6 +59,7 @@ async def test_a_failing_job_and_a_kill(api: Api) -> None:
 async def test_ps_costs_no_api_request(api: Api, k8s: KubernetesEmulator) -> None:  # noqa: F811
     await api("POST", "jobs", {"image": "ubuntu", "command": "sleep 60", "name": "listed"})
     await job_when(api, "listed", lambda j: j["status"] == "running")
+    await wait_for(lambda: k8s.count(method="GET", path="/log") == 1, 10)  # its log follows
     k8s.reset_requests()
     for _ in range(5):
         status, jobs = await api("GET", "jobs")
