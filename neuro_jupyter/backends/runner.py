@@ -260,7 +260,7 @@ def prepare() -> RunnerInfo:
     return RunnerInfo(me.pid, me.create_time())
 
 
-def rehearse(scratch: Path) -> bool:
+def rehearse(scratch: Path, called: Callable[[], bool] = lambda: False) -> bool:
     """Go the way from a request to a command's output once, in ``scratch``; remove it.
 
     A forked spare shares its pages with the launcher until it writes them
@@ -268,8 +268,9 @@ def rehearse(scratch: Path) -> bool:
     ran paid ~300 copy-on-write faults (~3 µs each here) on its way to the
     command; after a rehearsal, ~85. Rehearsed while the spare waits: the
     request parsed, a folder's files written, a Runner made, ``echo``
-    spawned and its output copied (no wake-up sent). Best effort: whether
-    it went all the way; a failure only leaves the spare colder.
+    spawned and its output copied (no wake-up sent). It stops early once
+    ``called()`` (a request waits for the spare). Best effort: whether it
+    went all the way; a failure only leaves the spare colder.
     """
     try:
         scratch.mkdir()
@@ -279,8 +280,13 @@ def rehearse(scratch: Path) -> bool:
         order = {"launch": asdict(Launch(["echo", "x"], "/", 0)), "env": dict(os.environ)}
         order = json.loads(json.dumps({"dir": str(scratch), **order}))
         job_dir = JobDir(Path(os.path.realpath(order.pop("dir"))))
+        if called():
+            return False
         job_dir.write_json("runner.json", {"pid": 0, "create_time": 0.0})
         runner = Runner(job_dir, -1, order)
+        if called():
+            runner.output.close()
+            return False
         child = spawn(runner.launch.argv, runner.env, runner.launch.cwd)
         create_time = psutil.Process(child.pid).create_time()
         job_dir.save_started(Started(0, child.pid, child.pid, create_time, time.time()))

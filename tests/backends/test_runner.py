@@ -122,5 +122,7 @@ def test_a_rehearsal_leaves_nothing_behind_and_wakes_no_server(tmp_path: Path) -
         server.settimeout(0.2)
         assert rehearse(tmp_path / ".spare-1")  # all the way
         assert list(tmp_path.iterdir()) == []
+        assert not rehearse(tmp_path / ".spare-2", lambda: True)  # a request came: it stops
+        assert list(tmp_path.iterdir()) == []
         with pytest.raises(TimeoutError):
             server.recv(256)
