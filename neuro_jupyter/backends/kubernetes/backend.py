@@ -12,12 +12,14 @@ second it runs:
 - ``start``: one POST (409 AlreadyExists means the pod is there: fine);
 - status: one watch of every job pod (``MANAGED_SELECTOR``) for the whole
   backend — list, then watch from the list's ``resourceVersion``; a 410 Gone
-  lists again; errors back off (0.5 s doubling to 30 s);
+  lists again; errors back off (0.5 s doubling to 30 s) (:mod:`.watch`);
 - logs: one streaming ``pods/log`` request per container instance, appended
   to an archive ``<jobs_dir>/<job id>/output.log`` (with its time index), so
   ``logs`` is served from the archive, also after the pod is garbage
   collected. ``<job dir>/archive.json`` records how many bytes of each
-  instance (restart count) were archived: a restarted server skips them;
+  instance (restart count) were archived: a restarted server skips them
+  (:mod:`.logarchive`);
+- exec: one WebSocket per session (:mod:`.execs`);
 - ``kill``: one PATCH (the ``neuro-jupyter/kill-reason`` annotation, so a
   restarted server knows why) and one DELETE with ``kill_grace_period``;
   the reason is also written to ``<job dir>/killed``, for a pod that is gone
@@ -41,11 +43,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -56,12 +56,17 @@ from ...jobs.addresses import JobAddresses
 from ...jobs.errors import Conflict
 from ...jobs.model import Job, JobSpec, JobStatus, Preset, Reason, StatusItem
 from ..base import Capacity, Endpoint, ExecSession, StatusEvent, TelemetrySample
-from ..logs import LogWriter, read_log
+from ..logs import read_log
 from .config import KubernetesConfig, resolve_namespace
-from .metadata import MANAGED_SELECTOR, job_id_of, pod_name
+from .execs import PodExecSession
+from .execs import _exit_code as _exit_code  # re-exported: tests read exec Status frames
+from .logarchive import ensure_archiver
+from .metadata import pod_name
 from .pods import CONTAINER, pod_manifest
 from .quantities import parse_cpu, parse_memory
 from .status import deleted_status, pod_status, stuck, timed_out_status
+from .tracking import TrackedJob, container_instance
+from .watch import PodWatch
 
 __all__ = ["KILL_REASON_ANNOTATION", "KubernetesBackend"]
 
@@ -69,53 +74,11 @@ log = logging.getLogger(__name__)
 
 KILL_REASON_ANNOTATION = "neuro-jupyter/kill-reason"
 """Why this backend deleted the pod (``UserRequested``, ``LifeSpanEnded``)."""
-_ARCHIVE_STATE = "archive.json"
 _KILLED = "killed"
-_BACKOFF_FIRST = 0.5
-_BACKOFF_MAX = 30.0
-_LOG_END_WAIT = 5.0
-"""Seconds a log stream's end waits for the watch to report its container ended."""
 
 
 def _key(item: StatusItem | None) -> tuple[str, str, str] | None:
     return None if item is None else (item.status.value, item.reason, item.description)
-
-
-def _instance(pod: Mapping[str, Any]) -> int | None:
-    """The restart count of the job container's instance that has run, if one has."""
-    containers = (pod.get("status") or {}).get("containerStatuses") or []
-    for container in containers:
-        if container.get("name") != CONTAINER:
-            continue
-        state = container.get("state") or {}
-        if state.get("running") is not None or state.get("terminated") is not None:
-            return int(container.get("restartCount") or 0)
-    return None
-
-
-@dataclass
-class _Tracked:
-    """What the backend knows of one job it runs."""
-
-    job: Job
-    last: StatusItem | None
-    pod: dict[str, Any] | None = None
-    kill_reason: str | None = None
-    finished: bool = False
-    stuck_timer: asyncio.TimerHandle | None = None
-    instance: int | None = None
-    archiver: asyncio.Task[None] | None = None
-    archived: asyncio.Event = field(default_factory=asyncio.Event)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    wrote: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def poke(self) -> None:
-        """Wake whoever waits for news of this job."""
-        self.changed.set()
-
-
-class _Gone(Exception):
-    """The watch's resourceVersion is too old (410): list again."""
 
 
 class KubernetesBackend(KubernetesConfig):
@@ -154,7 +117,7 @@ class KubernetesBackend(KubernetesConfig):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._events: asyncio.Queue[StatusEvent] = asyncio.Queue()
-        self._jobs: dict[str, _Tracked] = {}
+        self._jobs: dict[str, TrackedJob] = {}
         self._pods: dict[str, dict[str, Any]] = {}
         self._synced: asyncio.Event | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -194,7 +157,8 @@ class KubernetesBackend(KubernetesConfig):
         self._core = client.CoreV1Api(self._api)
         self._synced = asyncio.Event()
         Path(self.jobs_dir).mkdir(parents=True, exist_ok=True)
-        self._watcher = asyncio.ensure_future(self._watch_loop())
+        watch = PodWatch(self._core, self._ns, self.watch_timeout, self._listed, self._watched)
+        self._watcher = asyncio.ensure_future(watch.watch_loop())
 
     async def shutdown(self) -> None:
         """Stop the watch and the log archivers; pods keep running."""
@@ -221,77 +185,24 @@ class KubernetesBackend(KubernetesConfig):
 
     # -- the watch --------------------------------------------------------
 
-    async def _watch_loop(self) -> None:
-        backoff = _BACKOFF_FIRST
-        while True:
-            try:
-                version = await self._list()
-                backoff = _BACKOFF_FIRST
-                while True:
-                    version = await self._watch(version)
-                    backoff = _BACKOFF_FIRST
-            except asyncio.CancelledError:
-                raise
-            except _Gone:
-                log.debug("pod watch expired; listing again")
-            except Exception:
-                log.exception("watching job pods failed; retrying in %.1f s", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, _BACKOFF_MAX)
-
-    async def _list(self) -> str:
-        response = await self._core.list_namespaced_pod(
-            self._ns, label_selector=MANAGED_SELECTOR, _preload_content=False
-        )
-        async with response:
-            body = json.loads(await response.read())
-        seen: dict[str, dict[str, Any]] = {}
-        for pod in body.get("items") or []:
-            job_id = job_id_of(pod)
-            if job_id is not None:
-                seen[job_id] = pod
+    def _listed(self, seen: dict[str, dict[str, Any]]) -> None:
+        """A list of the job pods: pods missing from it were deleted meanwhile."""
         for job_id in set(self._pods) - set(seen):
             self._deleted(job_id, self._pods[job_id])
         for job_id, pod in seen.items():
             self._observe(job_id, pod)
         assert self._synced is not None
         self._synced.set()
-        return str((body.get("metadata") or {}).get("resourceVersion") or "")
 
-    async def _watch(self, version: str) -> str:
-        """Follow one watch request from ``version``; the version it reached."""
-        response = await self._core.list_namespaced_pod(
-            self._ns,
-            label_selector=MANAGED_SELECTOR,
-            watch=True,
-            resource_version=version,
-            allow_watch_bookmarks=True,
-            timeout_seconds=self.watch_timeout,
-            _preload_content=False,
-        )
-        async with response:
-            async for line in response.content:
-                if not line.strip():
-                    continue
-                event = json.loads(line)
-                kind, pod = event.get("type"), event.get("object") or {}
-                if kind == "ERROR":
-                    if pod.get("code") == 410:
-                        raise _Gone()
-                    raise RuntimeError(f"pod watch error: {pod.get('message') or pod}")
-                version = str((pod.get("metadata") or {}).get("resourceVersion") or version)
-                job_id = job_id_of(pod)
-                if kind == "BOOKMARK" or job_id is None:
-                    continue
-                if kind == "DELETED":
-                    self._deleted(job_id, pod)
-                else:
-                    self._observe(job_id, pod)
-        return version
+    def _watched(self, kind: str, job_id: str, pod: dict[str, Any]) -> None:
+        if kind == "DELETED":
+            self._deleted(job_id, pod)
+        else:
+            self._observe(job_id, pod)
 
     # -- statuses ---------------------------------------------------------
 
-    def _emit(self, tracked: _Tracked, item: StatusItem) -> None:
+    def _emit(self, tracked: TrackedJob, item: StatusItem) -> None:
         if tracked.finished or _key(item) == _key(tracked.last):
             return
         tracked.last = item
@@ -299,7 +210,7 @@ class KubernetesBackend(KubernetesConfig):
         if item.status.is_finished:
             self._finish(tracked)
 
-    def _finish(self, tracked: _Tracked) -> None:
+    def _finish(self, tracked: TrackedJob) -> None:
         tracked.finished = True
         if tracked.stuck_timer is not None:
             tracked.stuck_timer.cancel()
@@ -318,10 +229,10 @@ class KubernetesBackend(KubernetesConfig):
         annotated = (metadata.get("annotations") or {}).get(KILL_REASON_ANNOTATION)
         if tracked.kill_reason is None and annotated:
             tracked.kill_reason = annotated
-        instance = _instance(pod)
+        instance = container_instance(pod)
         if instance is not None and instance != tracked.instance:
             tracked.instance = instance
-            self._ensure_archiver(tracked)
+            ensure_archiver(tracked, self._dir(tracked.job.id), self._open_log)
         tracked.poke()
         item = pod_status(pod)
         if item.status.is_finished:
@@ -345,7 +256,7 @@ class KubernetesBackend(KubernetesConfig):
             self._emit(tracked, deleted_status(tracked.kill_reason, tracked.last))
             tracked.poke()
 
-    def _watch_stuck(self, tracked: _Tracked, pod: Mapping[str, Any]) -> None:
+    def _watch_stuck(self, tracked: TrackedJob, pod: Mapping[str, Any]) -> None:
         if tracked.finished or self.schedule_timeout <= 0 or stuck(pod) is None:
             if tracked.stuck_timer is not None:
                 tracked.stuck_timer.cancel()
@@ -399,10 +310,10 @@ class KubernetesBackend(KubernetesConfig):
     def _dir(self, job_id: str) -> Path:
         return Path(self.jobs_dir) / job_id
 
-    def _track(self, job: Job) -> _Tracked:
+    def _track(self, job: Job) -> TrackedJob:
         tracked = self._jobs.get(job.id)
         if tracked is None:
-            tracked = _Tracked(job, job.current)
+            tracked = TrackedJob(job, job.current)
             self._jobs[job.id] = tracked
             killed = self._dir(job.id) / _KILLED
             with contextlib.suppress(OSError):
@@ -478,136 +389,15 @@ class KubernetesBackend(KubernetesConfig):
 
     # -- logs -------------------------------------------------------------
 
-    def _ensure_archiver(self, tracked: _Tracked) -> None:
-        if tracked.archiver is None:
-            tracked.archived.clear()
-            tracked.archiver = asyncio.ensure_future(self._archive(tracked))
-
-    async def _archive(self, tracked: _Tracked) -> None:
-        job_dir = self._dir(tracked.job.id)
-        job_dir.mkdir(parents=True, exist_ok=True)
-        state_path = job_dir / _ARCHIVE_STATE
-        try:
-            progress: dict[str, Any] = json.loads(state_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            progress = {}
-        writer = LogWriter(job_dir)
-        done: set[int] = {
-            int(k) for k, v in progress.items() if isinstance(v, dict) and v.get("done")
-        }
-        try:
-            while True:
-                instance = tracked.instance
-                if instance is None or instance in done:
-                    if tracked.finished or (
-                        tracked.pod is None
-                        and tracked.last is not None
-                        and tracked.last.status.is_finished
-                    ):
-                        return
-                    tracked.changed.clear()
-                    await tracked.changed.wait()
-                    continue
-                entry = progress.setdefault(str(instance), {"bytes": 0})
-                ended = await self._follow(tracked, instance, entry, writer, state_path, progress)
-                if ended:
-                    entry["done"] = True
-                    done.add(instance)
-                    self._save(state_path, progress)
-                else:
-                    tracked.changed.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(tracked.changed.wait(), 1.0)
-        finally:
-            writer.close()
-            tracked.archiver = None
-            if tracked.finished:
-                tracked.archived.set()
-            self._wake_readers(tracked)
-
-    @staticmethod
-    def _save(path: Path, progress: Mapping[str, Any]) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(progress), encoding="utf-8")
-        os.replace(tmp, path)
-
-    @staticmethod
-    def _wake_readers(tracked: _Tracked) -> None:
-        tracked.wrote.set()
-        tracked.wrote = asyncio.Event()
-
-    def _instance_over(self, tracked: _Tracked, instance: int) -> bool:
-        """Whether the container instance ``instance`` can write no more."""
-        pod = tracked.pod
-        if pod is None:
-            return True
-        if (tracked.instance or 0) > instance:
-            return True
-        status = pod_status(pod)
-        if status.status.is_finished:
-            return True
-        containers = (pod.get("status") or {}).get("containerStatuses") or []
-        for container in containers:
-            if container.get("name") == CONTAINER:
-                return (container.get("state") or {}).get("terminated") is not None
-        return False
-
-    async def _follow(
-        self,
-        tracked: _Tracked,
-        instance: int,
-        entry: dict[str, Any],
-        writer: LogWriter,
-        state_path: Path,
-        progress: dict[str, Any],
-    ) -> bool:
-        """Archive one container instance's log; whether it has all been read."""
-        from kubernetes_asyncio.client.exceptions import ApiException
-
-        skip = int(entry.get("bytes", 0))
-        try:
-            response = await self._core.read_namespaced_pod_log(
-                pod_name(tracked.job.id),
-                self._ns,
-                container=CONTAINER,
-                follow=True,
-                _preload_content=False,
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return True  # the pod is gone, its log with it
-            return self._instance_over(tracked, instance) and tracked.pod is None
-        except Exception:
-            log.debug("could not read the log of %s", tracked.job.id, exc_info=True)
-            return False
-        try:
-            async with response:
-                async for chunk in response.content.iter_any():
-                    if skip:
-                        cut = min(skip, len(chunk))
-                        chunk, skip = chunk[cut:], skip - cut
-                    if not chunk:
-                        continue
-                    writer.write(chunk)
-                    entry["bytes"] = int(entry.get("bytes", 0)) + len(chunk)
-                    self._save(state_path, progress)
-                    self._wake_readers(tracked)
-        except Exception:
-            log.debug("the log stream of %s broke", tracked.job.id, exc_info=True)
-            return False
-        # The stream ends when the container does, often before the watch says
-        # so: wait for that news rather than ask for the log again (a request
-        # per job, issue 6). A stream dropped while the container runs is retried.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _LOG_END_WAIT
-        while not self._instance_over(tracked, instance):
-            left = deadline - loop.time()
-            if left <= 0:
-                return False
-            tracked.changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(tracked.changed.wait(), left)
-        return True
+    async def _open_log(self, job_id: str) -> Any:
+        """The job container's log stream, followed (see :mod:`.logarchive`)."""
+        return await self._core.read_namespaced_pod_log(
+            pod_name(job_id),
+            self._ns,
+            container=CONTAINER,
+            follow=True,
+            _preload_content=False,
+        )
 
     def _log_done(self, job: Job) -> bool:
         tracked = self._jobs.get(job.id)
@@ -734,120 +524,3 @@ def _sample(metrics: Mapping[str, Any]) -> TelemetrySample:
     except ValueError:
         at = datetime.now(timezone.utc)
     return TelemetrySample(at=at, cpu=cpu * 100.0, memory=memory)
-
-
-_STDIN, _STDOUT, _STDERR, _STATUS, _RESIZE = 0, 1, 2, 3, 4
-
-
-class PodExecSession:
-    """An :class:`~..base.ExecSession` over a ``v4.channel.k8s.io`` WebSocket.
-
-    Frames are one channel byte and data: 0 stdin, 1 stdout, 2 stderr, 3 the
-    final Status (with the exit code), 4 a TTY resize. The v4 protocol has no
-    half-close: :meth:`close_stdin` sends nothing (commands that read to the
-    end of input need a TTY's ^D, or the session's end).
-    """
-
-    def __init__(self, ws: Any, tty: bool) -> None:
-        self._ws = ws
-        self._tty = tty
-        self._output: asyncio.Queue[bytes] = asyncio.Queue()
-        self._code: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._reader = asyncio.ensure_future(self._read_frames())
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def _read_frames(self) -> None:
-        import aiohttp
-
-        code: int | None = None
-        try:
-            async for message in self._ws:
-                if message.type == aiohttp.WSMsgType.BINARY:
-                    data = bytes(message.data)
-                elif message.type == aiohttp.WSMsgType.TEXT:
-                    data = str(message.data).encode()
-                else:
-                    break
-                if not data:
-                    continue
-                channel, payload = data[0], data[1:]
-                if channel in (_STDOUT, _STDERR) and payload:
-                    self._output.put_nowait(payload)
-                elif channel == _STATUS and payload:
-                    code = _exit_code(payload)
-                    failure = _start_failure(payload)
-                    if failure:  # the command never ran: say why, as a shell would
-                        self._output.put_nowait(failure.encode() + b"\n")
-        except Exception:
-            log.debug("exec stream broke", exc_info=True)
-        finally:
-            self._output.put_nowait(b"")
-            if not self._code.done():
-                self._code.set_result(code if code is not None else -1)
-            with contextlib.suppress(Exception):
-                await self._ws.close()
-
-    async def read(self) -> bytes:
-        """The next output bytes; ``b""`` once the output ended."""
-        data = await self._output.get()
-        if not data:
-            self._output.put_nowait(b"")  # later reads see the end too
-        return data
-
-    async def write(self, data: bytes) -> None:
-        """Send ``data`` to the command's standard input."""
-        if not self._ws.closed:
-            await self._ws.send_bytes(bytes([_STDIN]) + data)
-
-    async def close_stdin(self) -> None:
-        """No half-close in v4.channel.k8s.io (see the class docstring)."""
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def resize(self, rows: int, cols: int) -> None:
-        """Resize the TTY (channel 4); no-op without one."""
-        if self._tty and not self._ws.closed:
-            size = json.dumps({"Width": cols, "Height": rows}).encode()
-            self._spawn(self._ws.send_bytes(bytes([_RESIZE]) + size))
-
-    async def wait(self) -> int:
-        """The command's exit code (-1 where the stream ended without one)."""
-        return await asyncio.shield(self._code)
-
-    def kill(self) -> None:
-        """End the session (closing the stream ends the command's I/O)."""
-        self._spawn(self._ws.close())
-
-
-def _exit_code(payload: bytes) -> int:
-    """The exit code in an exec Status (``Success``, or ``details.causes`` ExitCode).
-
-    A command that could not start (the runtime's ``InternalError``, no
-    ExitCode cause) gets a shell's code: 127 not found, 126 not executable.
-    """
-    try:
-        status = json.loads(payload)
-    except ValueError:
-        return -1
-    if status.get("status") == "Success":
-        return 0
-    for cause in (status.get("details") or {}).get("causes") or []:
-        if cause.get("reason") == "ExitCode":
-            with contextlib.suppress(ValueError, TypeError):
-                return int(cause.get("message"))
-    if status.get("reason") == "InternalError":
-        message = str(status.get("message") or "")
-        return 127 if "not found" in message or "no such file" in message else 126
-    return 1
-
-
-def _start_failure(payload: bytes) -> str:
-    """Why an exec's command could not start ("" where it ran)."""
-    with contextlib.suppress(ValueError, AttributeError):
-        status = json.loads(payload)
-        if status.get("reason") == "InternalError":
-            return str(status.get("message") or "the command could not be started")
-    return ""
