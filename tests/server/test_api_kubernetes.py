@@ -16,6 +16,7 @@ from tests.conftest import Api
 from tests.k8s.emulator import KubernetesEmulator
 from tests.k8s.fixtures import k8s, k8s_config, k8s_kubeconfig  # noqa: F401
 from tests.server.test_api import finished, job_when
+from tests.server.test_proxy import Fetch, Start, fetch, seen, start_app  # noqa: F401
 from tests.utils import wait_for
 
 pytestmark = pytest.mark.usefixtures("jp_serverapp")
@@ -67,3 +68,17 @@ async def test_ps_costs_no_api_request(api: Api, k8s: KubernetesEmulator) -> Non
         assert [j["name"] for j in jobs["jobs"]] == ["listed"]
     assert k8s.requests == [r for r in k8s.requests if r.open]  # only the open watch
     await api("DELETE", "jobs/listed")
+
+
+async def test_the_proxy_reaches_a_kubernetes_jobs_http_port(
+    api: Api,
+    start_app: Start,  # noqa: F811
+    fetch: Fetch,  # noqa: F811
+) -> None:
+    # The job's endpoint is its pod's IP (127.0.0.1 in the emulator) and HTTP port.
+    await start_app("web")
+    data = seen(await fetch("web--alice/a/b?x=1", method="POST", body=b"hello"))
+    assert (data["method"], data["uri"], data["body_head"]) == ("POST", "/a/b?x=1", "hello")
+    status, _ = await api("DELETE", "jobs/web")
+    assert status == 200
+    assert (await fetch("web--alice/")).code == 503  # no pod: nothing to reach
