@@ -419,21 +419,27 @@ class LocalBackend(LoggingConfigurable):
     def _check(self, entry: _Entry, *, while_down: bool) -> None:
         """Report what the runner of ``entry`` wrote since the last check."""
         assert entry.runner is not None
+        # The end first, the start after: the runner writes ``started`` before
+        # ``exit_code``, so an end read here comes with its start. Read the
+        # other way round, a runner that started and ended between the two
+        # reads looked like a pending job ending, which the job's history
+        # refuses: it stayed pending for good (seen with ``echo``, whose
+        # start and end are a millisecond apart).
+        code = entry.dir.exit_code()
+        alive = code is not None or process_alive(entry.runner.pid, entry.runner.create_time)
+        if code is None and not alive:
+            code = entry.dir.exit_code()  # it may have written it just before ending
         started = entry.dir.started()
         if started is not None and started.attempt > entry.attempt:
             entry.attempt, entry.started = started.attempt, started
             reason = Reason.RESTARTING if started.attempt else ""
             item = StatusItem(JobStatus.RUNNING, reason)
             self._emit(entry.job.id, item, self._state(entry))
-        code = entry.dir.exit_code()
-        if code is None and not process_alive(entry.runner.pid, entry.runner.create_time):
-            code = entry.dir.exit_code()  # it may have written it just before ending
-            if code is None:
-                kill_orphan(entry.dir)
-                self._end(entry, vanished_status(entry.dir, while_down))
-                return
         if code is not None:
             self._end(entry, final_status(entry.dir, code, entry.job.preset))
+        elif not alive:
+            kill_orphan(entry.dir)
+            self._end(entry, vanished_status(entry.dir, while_down))
 
     def _end(self, entry: _Entry, item: StatusItem) -> None:
         self._entries.pop(entry.job.id, None)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 from neuro_jupyter.backends.base import Backend, Endpoint
-from neuro_jupyter.backends.jobdir import JobDir, RunnerInfo
+from neuro_jupyter.backends.jobdir import JobDir, RunnerInfo, Started
 from neuro_jupyter.backends.launching import JobFiles
 from neuro_jupyter.backends.local import LocalBackend
 from neuro_jupyter.jobs.errors import InvalidSpec
@@ -328,3 +330,39 @@ async def test_a_job_whose_folder_is_deleted_ends(
     shutil.rmtree(Path(dirs["jobs_dir"]) / job.id)
     await wait_for(lambda: not psutil.pid_exists(started["child_pid"]), timeout=5)
     await wait_for(lambda: not psutil.pid_exists(started["runner_pid"]), timeout=5)
+
+
+class EndsBetweenReads(JobDir):
+    """A runner that starts its command and ends while the server reads its folder."""
+
+    def started(self) -> Started | None:
+        seen = super().started()
+        if not self.exists("exit_code"):
+            now = time.time()
+            self.save_started(Started(0, os.getpid(), os.getpgrp(), now, now))
+            self.write_text("exit_code", "0\n")
+        return seen
+
+
+class FastRunnerBackend(LocalBackend):
+    """Its runner (this process, as far as the server can tell) is quicker than a check."""
+
+    def _dir(self, job: Job) -> JobDir:
+        return EndsBetweenReads(super()._dir(job).path)
+
+    async def start_process(self, job_dir: JobDir, files: JobFiles | None = None) -> RunnerInfo:
+        return RunnerInfo(os.getpid(), psutil.Process().create_time())
+
+
+async def test_a_runner_that_starts_and_ends_between_two_reads_is_seen_running_then_ended(
+    dirs: dict[str, str],
+) -> None:
+    backend = FastRunnerBackend(**dirs, cpus=1.0, memory=8 << 30, gpus=0, poll_interval=0.05)
+    await backend.setup()
+    recorder = Recorder(backend)
+    job = make_job("echo hi")
+    await backend.start(job)
+    assert (await recorder.end(job.id)).status is JobStatus.SUCCEEDED
+    assert recorder.apply(job).status is JobStatus.SUCCEEDED  # pending -> running -> succeeded
+    await recorder.close()
+    await backend.shutdown()
