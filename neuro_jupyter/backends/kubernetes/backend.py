@@ -48,7 +48,7 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Float, Int, Unicode, default
 
@@ -58,6 +58,7 @@ from ...jobs.model import Job, JobSpec, JobStatus, Preset, Reason, StatusItem
 from ..base import Capacity, Endpoint, ExecSession, StatusEvent, TelemetrySample
 from ..logs import read_log
 from .config import KubernetesConfig, resolve_namespace
+from .dcgm import parse_pod_gpus, with_gpus
 from .execs import PodExecSession
 from .execs import _exit_code as _exit_code  # re-exported: tests read exec Status frames
 from .logarchive import ensure_archiver
@@ -68,6 +69,9 @@ from .status import deleted_status, pod_status, stuck, timed_out_status
 from .tracking import TrackedJob, container_instance
 from .watch import PodWatch
 
+if TYPE_CHECKING:
+    import aiohttp
+
 __all__ = ["KILL_REASON_ANNOTATION", "KubernetesBackend"]
 
 log = logging.getLogger(__name__)
@@ -75,6 +79,8 @@ log = logging.getLogger(__name__)
 KILL_REASON_ANNOTATION = "neuro-jupyter/kill-reason"
 """Why this backend deleted the pod (``UserRequested``, ``LifeSpanEnded``)."""
 _KILLED = "killed"
+DCGM_TIMEOUT = 2.0
+"""Seconds one scrape of the DCGM exporter may take (then the sample has no GPU figures)."""
 
 
 def _key(item: StatusItem | None) -> tuple[str, str, str] | None:
@@ -470,26 +476,67 @@ class KubernetesBackend(KubernetesConfig):
         """CPU and memory from metrics.k8s.io (PodMetrics) while the job runs.
 
         metrics-server refreshes every 15 s or so: a sample is yielded when
-        its reading is new.
+        its reading is new. A GPU job's samples also carry its GPUs' figures
+        from ``dcgm_exporter_url``, where one is configured (:mod:`.dcgm`).
         """
         from kubernetes_asyncio import client
         from kubernetes_asyncio.client.exceptions import ApiException
 
         api = client.CustomObjectsApi(self._api)
         seen = ""
-        while self._running_pod(job) is not None:
-            try:
-                metrics = await api.get_namespaced_custom_object(
-                    "metrics.k8s.io", "v1beta1", self._ns, "pods", pod_name(job.id)
-                )
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
-                metrics = None
-            if metrics is not None and metrics.get("timestamp") != seen:
-                seen = metrics.get("timestamp") or ""
-                yield _sample(metrics)
-            await asyncio.sleep(interval)
+        async with contextlib.AsyncExitStack() as stack:
+            session, failures = None, 0
+            if self.dcgm_exporter_url and job.preset.gpu:
+                session = await stack.enter_async_context(_dcgm_session())
+            while (pod := self._running_pod(job)) is not None:
+                try:
+                    metrics = await api.get_namespaced_custom_object(
+                        "metrics.k8s.io", "v1beta1", self._ns, "pods", pod_name(job.id)
+                    )
+                except ApiException as exc:
+                    if exc.status != 404:
+                        raise
+                    metrics = None
+                if metrics is not None and metrics.get("timestamp") != seen:
+                    seen = metrics.get("timestamp") or ""
+                    sample = _sample(metrics)
+                    if session is not None:
+                        sample, failures = await self._with_dcgm(session, sample, pod, failures)
+                    yield sample
+                await asyncio.sleep(interval)
+
+    async def _with_dcgm(
+        self,
+        session: aiohttp.ClientSession,
+        sample: TelemetrySample,
+        pod: Mapping[str, Any],
+        failures: int,
+    ) -> tuple[TelemetrySample, int]:
+        """``sample`` with the pod's GPUs from the exporter, and the stream's failures so far.
+
+        A failed scrape leaves ``sample`` as it is: GPU figures are a bonus, the
+        CPU and memory samples go on without them. The first failure of a
+        stream is a warning, the rest are debug messages.
+        """
+        import aiohttp
+
+        host_ip = str((pod.get("status") or {}).get("hostIP") or "")
+        url = self.dcgm_exporter_url.replace("{host_ip}", host_ip)
+        name = str((pod.get("metadata") or {}).get("name") or "")
+        try:
+            async with session.get(url) as response:
+                response.raise_for_status()
+                text = await response.text()
+            gpus = parse_pod_gpus(text, self._ns, name)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            log.log(
+                logging.DEBUG if failures else logging.WARNING,
+                "no GPU telemetry from %s: %r",
+                url,
+                exc,
+            )
+            return sample, failures + 1
+        return (with_gpus(sample, gpus) if gpus else sample), failures
 
     async def endpoint(self, job: Job) -> Endpoint | None:
         """The pod's IP and the job's HTTP port, while it runs."""
@@ -509,6 +556,16 @@ class KubernetesBackend(KubernetesConfig):
             free_memory=self.capacity_memory,
             free_gpu=self.capacity_gpu,
         )
+
+
+def _dcgm_session() -> aiohttp.ClientSession:
+    """One telemetry stream's client for the exporter: short timeouts, no cookies."""
+    import aiohttp
+
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=DCGM_TIMEOUT),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
 
 
 def _sample(metrics: Mapping[str, Any]) -> TelemetrySample:

@@ -133,6 +133,19 @@ class KubernetesConfig(LoggingConfigurable):
         help="Seconds between SIGTERM and SIGKILL on a kill (terminationGracePeriodSeconds).",
     ).tag(config=True)
 
+    dcgm_exporter_url = Unicode(
+        "",
+        help="""URL of an NVIDIA dcgm-exporter's metrics, e.g.
+        "http://dcgm-exporter.gpu-operator:9400/metrics"; "{host_ip}" in it is
+        replaced by the IP of the job's node (for an exporter DaemonSet on
+        hostPort 9400: "http://{host_ip}:9400/metrics", which reaches the
+        exporter of the job's own node, where a Service would pick any node's).
+        GPU jobs' telemetry then carries GPU utilisation and memory, scraped
+        once per sample. The exporter must run with DCGM_EXPORTER_KUBERNETES=true,
+        so that its series carry pod and namespace labels. Empty (the default):
+        no GPU telemetry.""",
+    ).tag(config=True)
+
     @validate("node_conventions")
     def _validate_node_conventions(self, proposal: dict[str, Any]) -> Any:
         try:
@@ -157,6 +170,13 @@ class KubernetesConfig(LoggingConfigurable):
                 f"c.KubernetesBackend.storage_sub_path {value!r}: "
                 "must be relative to the claim, without '..'"
             )
+        return value
+
+    @validate("dcgm_exporter_url")
+    def _validate_dcgm_exporter_url(self, proposal: dict[str, Any]) -> str:
+        value = str(proposal["value"])
+        if value and not value.startswith(("http://", "https://")):
+            raise TraitError(f"c.KubernetesBackend.dcgm_exporter_url {value!r}: not an http(s) URL")
         return value
 
     @property
