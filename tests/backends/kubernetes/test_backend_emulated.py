@@ -286,6 +286,25 @@ async def test_exec_gives_output_and_exit_codes(
     assert b"no-such-command-here" in output
 
 
+async def test_exec_with_a_tty_takes_input_and_resizes(
+    backend: KubernetesBackend, recorder: Recorder
+) -> None:
+    """With ``tty``, the command sees a terminal: input echoes, lines end ``\r\n``."""
+    job = make_job("sleep 60")
+    await backend.start(job)
+    await recorder.until(job.id, JobStatus.RUNNING)
+    session = await backend.exec(
+        job, ["sh", "-c", "test -t 0 && read line && echo got $line"], tty=True
+    )
+    session.resize(40, 100)
+    await session.write(b"hello\n")
+    output = b""
+    while chunk := await session.read():
+        output += chunk
+    assert b"got hello\r\n" in output, output
+    assert await session.wait() == 0
+
+
 async def test_telemetry_samples_the_running_command(
     backend: KubernetesBackend, recorder: Recorder
 ) -> None:
