@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -291,10 +291,16 @@ class JobService:
         job = self._find(ref, user)
         if job is None:
             raise not_found(ref)
-        # The owner may do anything: no read of the shares (~0.4 ms a request).
-        shares = [] if user == job.owner else self.store.shares_for(job)
-        require(job, user, shares, action, ref=ref)
+        require(job, user, self._shares_read_lazily(job), action, ref=ref)
         return job
+
+    def _shares_read_lazily(self, job: Job) -> Iterator[Share]:
+        """The job's shares, read from the store only once iterated.
+
+        The permission rules never look at them for the owner, whose requests
+        then cost no read (~0.4 ms each).
+        """
+        yield from self.store.shares_for(job)
 
     def _find(self, ref: str, user: str | None = None) -> Job | None:
         """The job ``ref`` names, with no permission check; a bare name is ``user``'s."""
@@ -436,7 +442,7 @@ class JobService:
                 raise Forbidden(f"log in to open job {ref}")
             if job is None:
                 raise not_found(ref)
-            require(job, user, self.store.shares_for(job), "browse", ref=ref)
+            require(job, user, self._shares_read_lazily(job), "browse", ref=ref)
         assert job is not None
         if job.spec.http is None:
             raise Unavailable(f"job {ref} exposes no HTTP port")
