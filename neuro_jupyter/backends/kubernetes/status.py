@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...jobs.model import JobStatus, Reason, StatusItem
+from .pods import DEADLINE_EXCEEDED
 
 __all__ = [
     "POD_VANISHED",
@@ -92,7 +93,7 @@ def pod_status(pod: Mapping[str, Any]) -> StatusItem:
 
 def _failed(status: Mapping[str, Any], kind: str, details: Mapping[str, Any]) -> StatusItem:
     reason = status.get("reason") or ""
-    if reason == "DeadlineExceeded":
+    if reason == DEADLINE_EXCEEDED:
         return StatusItem(JobStatus.CANCELLED, Reason.LIFE_SPAN_ENDED, "the job's life span ended")
     if kind == "terminated":
         code = details.get("exitCode")
