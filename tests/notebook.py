@@ -158,3 +158,9 @@ def cell_text(cell: Any) -> str:
         elif output["output_type"] == "error":
             parts.append("\n".join(output["traceback"]))
     return "".join(parts)
+
+
+def run_cells(kernel: ServerKernel, *cells: str, **kwargs: Any) -> list[str]:
+    """Execute ``cells`` (see :func:`run_notebook`); the text each one shows."""
+    notebook = run_notebook(kernel, list(cells), **kwargs)
+    return [cell_text(cell) for cell in notebook.cells]

@@ -10,12 +10,11 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from neuro_jupyter.magics import compact_carriage_returns
-from tests.notebook import ServerKernel, cell_text, run_notebook, server_kernel
+from tests.notebook import ServerKernel, run_cells, run_notebook, server_kernel
 from tests.real_server import RealServer
 
 PY = sys.executable
@@ -41,11 +40,6 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerKernel]:
             yield kernel
     finally:
         server.stop()
-
-
-def run_cells(kernel: ServerKernel, *cells: str, **kwargs: Any) -> list[str]:
-    notebook = run_notebook(kernel, list(cells), **kwargs)
-    return [cell_text(cell) for cell in notebook.cells]
 
 
 def html_of(kernel: ServerKernel, cell: str) -> str:

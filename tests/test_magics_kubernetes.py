@@ -17,7 +17,7 @@ import pytest
 
 from tests.k8s.emulator import KubernetesEmulator
 from tests.k8s.kubelet import KubeletConfig
-from tests.notebook import ServerKernel, cell_text, run_notebook, server_kernel
+from tests.notebook import ServerKernel, run_cells, run_notebook, server_kernel
 from tests.real_server import RealServer
 
 
@@ -62,11 +62,6 @@ def kernel(
             yield kernel
     finally:
         server.stop()
-
-
-def run_cells(kernel: ServerKernel, *cells: str) -> list[str]:
-    notebook = run_notebook(kernel, list(cells))
-    return [cell_text(cell) for cell in notebook.cells]
 
 
 def test_run_streams_the_pods_output_into_the_cell(
