@@ -9,23 +9,20 @@ choices.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from traitlets import Dict, Enum, Float, Int, TraitError, Unicode, Union, validate
 from traitlets.config import LoggingConfigurable
 
 from .conventions import NodeConventions, parse_conventions
+from .names import is_dns_label, is_dns_subdomain
 from .pods import PodConfig, StorageClaim
 
 __all__ = ["SERVICE_ACCOUNT_NAMESPACE", "KubernetesConfig", "resolve_namespace"]
 
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 """Where a pod finds its own namespace."""
-
-_DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?")
 
 
 def resolve_namespace(
@@ -156,11 +153,11 @@ class KubernetesConfig(LoggingConfigurable):
 
     @validate("namespace")
     def _validate_namespace(self, proposal: dict[str, Any]) -> str:
-        return _checked_name(proposal, _DNS_LABEL, "a DNS-1123 label")
+        return _checked_name(proposal, is_dns_label, "a DNS-1123 label")
 
     @validate("storage_claim", "service_account", "priority_class", "preemptible_priority_class")
     def _validate_object_name(self, proposal: dict[str, Any]) -> str:
-        return _checked_name(proposal, _DNS_SUBDOMAIN, "a DNS-1123 subdomain")
+        return _checked_name(proposal, is_dns_subdomain, "a DNS-1123 subdomain")
 
     @validate("storage_sub_path")
     def _validate_storage_sub_path(self, proposal: dict[str, Any]) -> str:
@@ -198,9 +195,9 @@ class KubernetesConfig(LoggingConfigurable):
         )
 
 
-def _checked_name(proposal: dict[str, Any], pattern: re.Pattern[str], what: str) -> str:
+def _checked_name(proposal: dict[str, Any], valid: Callable[[str], bool], what: str) -> str:
     value = str(proposal["value"])
-    if value and (len(value) > 253 or not pattern.fullmatch(value)):
+    if value and not valid(value):
         name = proposal["trait"].name
         raise TraitError(
             f"c.KubernetesBackend.{name} {value!r} is not {what} "

@@ -25,38 +25,15 @@ that has no spot nodes at all.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-__all__ = [
-    "CONVENTIONS",
-    "NodeConventions",
-    "Taint",
-    "is_valid_label_key",
-    "is_valid_label_value",
-    "parse_conventions",
-]
+from .names import is_valid_label_key, is_valid_label_value
 
-_NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-_DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
-_DNS_SUBDOMAIN = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")
-_LABEL_VALUE = re.compile(f"(?:{_NAME})?")
+__all__ = ["CONVENTIONS", "NodeConventions", "Taint", "parse_conventions"]
+
 _EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
-
-
-def is_valid_label_value(value: str) -> bool:
-    """Whether ``value`` may be a label value (at most 63 characters, may be empty)."""
-    return bool(_LABEL_VALUE.fullmatch(value))
-
-
-def is_valid_label_key(key: str) -> bool:
-    """Whether ``key`` may be a label or taint key: ``[DNS-subdomain/]name``."""
-    prefix, slash, name = key.rpartition("/")
-    if slash and (len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)):
-        return False
-    return bool(name) and bool(re.fullmatch(_NAME, name))
 
 
 @dataclass(frozen=True)

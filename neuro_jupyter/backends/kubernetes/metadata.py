@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...jobs.model import Job
-from .conventions import is_valid_label_value
+from .names import is_dns_label, is_valid_label_value
 
 __all__ = [
     "ANNOTATION",
@@ -54,7 +54,6 @@ ANNOTATION = {
 }
 """Annotation keys (values exact)."""
 
-_POD_NAME = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
 _UNSAFE = re.compile(r"[^-A-Za-z0-9_.]")
 _HASH_LENGTH = 8
 _LABEL_MAX = 63
@@ -66,7 +65,7 @@ def pod_name(job_id: str) -> str:
     Raises:
         ValueError: the id is not a DNS-1123 label (no ``job-`` + UUID4 is).
     """
-    if not _POD_NAME.fullmatch(job_id):
+    if not is_dns_label(job_id):
         raise ValueError(f"job id {job_id!r} cannot name a pod (not a DNS-1123 label)")
     return job_id
 

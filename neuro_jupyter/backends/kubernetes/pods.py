@@ -56,8 +56,9 @@ from ...jobs.addresses import JobAddresses
 from ...jobs.errors import InvalidSpec
 from ...jobs.model import Job, Preset, RestartPolicy, Volume
 from ..launching import job_environment
-from .conventions import CONVENTIONS, NodeConventions, is_valid_label_value
+from .conventions import CONVENTIONS, NodeConventions
 from .metadata import pod_annotations, pod_labels, pod_name
+from .names import is_valid_label_value
 from .quantities import format_cpu, format_memory
 
 __all__ = [

@@ -11,7 +11,7 @@ from typing import Any
 
 import kubernetes_validate
 
-from neuro_jupyter.backends.kubernetes.conventions import is_valid_label_key, is_valid_label_value
+from neuro_jupyter.backends.kubernetes.names import is_valid_label_key, is_valid_label_value
 
 VERSIONS = ("1.33", kubernetes_validate.latest_version())
 """A Kubernetes still in wide use, and the newest whose schema the package bundles."""

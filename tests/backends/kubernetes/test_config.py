@@ -85,6 +85,7 @@ def test_the_pod_config_is_frozen_apart_from_later_changes() -> None:
         ("namespace", "Jobs", "namespace 'Jobs' is not a DNS-1123 label"),
         ("namespace", "a.b", "not a DNS-1123 label"),
         ("storage_claim", "my_claim", "storage_claim 'my_claim' is not a DNS-1123 subdomain"),
+        ("storage_claim", "team..storage", "not a DNS-1123 subdomain"),
         ("service_account", "-x", "service_account"),
         ("priority_class", "High", "priority_class"),
         ("preemptible_priority_class", "a b", "preemptible_priority_class"),

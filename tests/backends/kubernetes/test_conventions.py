@@ -10,10 +10,9 @@ from neuro_jupyter.backends.kubernetes.conventions import (
     CONVENTIONS,
     NodeConventions,
     Taint,
-    is_valid_label_key,
-    is_valid_label_value,
     parse_conventions,
 )
+from neuro_jupyter.backends.kubernetes.names import is_valid_label_key, is_valid_label_value
 
 
 @pytest.mark.parametrize("name", sorted(CONVENTIONS))
@@ -107,35 +106,3 @@ def test_a_dict_without_base_starts_from_generic() -> None:
 def test_bad_conventions_are_named(value: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_conventions(value)
-
-
-@pytest.mark.parametrize(
-    ("key", "valid"),
-    [
-        ("nvidia.com/gpu", True),
-        ("sku", True),
-        ("a/b/c", False),
-        ("Example.com/x", False),
-        ("example.com/", False),
-        ("x" * 63, True),
-        ("x" * 64, False),
-        ("-x", False),
-    ],
-)
-def test_label_keys(key: str, valid: bool) -> None:
-    assert is_valid_label_key(key) is valid
-
-
-@pytest.mark.parametrize(
-    ("value", "valid"),
-    [
-        ("", True),
-        ("SPOT", True),
-        ("a.b_c-d", True),
-        ("-a", False),
-        ("a b", False),
-        ("x" * 64, False),
-    ],
-)
-def test_label_values(value: str, valid: bool) -> None:
-    assert is_valid_label_value(value) is valid

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from neuro_jupyter.backends.kubernetes.conventions import is_valid_label_value
 from neuro_jupyter.backends.kubernetes.metadata import (
     MANAGED_SELECTOR,
     job_id_of,
@@ -15,6 +14,7 @@ from neuro_jupyter.backends.kubernetes.metadata import (
     pod_labels,
     pod_name,
 )
+from neuro_jupyter.backends.kubernetes.names import is_valid_label_value
 from neuro_jupyter.jobs.model import HttpSpec, Job, JobSpec, Preset
 
 from ...jobs.strategies import users
