@@ -17,7 +17,7 @@ from traitlets import Dict, Float, List, TraitError, Type, Unicode, default, val
 from traitlets.config import LoggingConfigurable
 
 from .backends.base import Backend
-from .jobs.addresses import HostTemplate, JobAddresses
+from .jobs.addresses import JOBS_PATH, HostTemplate, JobAddresses
 from .jobs.errors import InvalidSpec
 from .jobs.model import Preset
 from .jobs.parse import parse_life_span
@@ -159,10 +159,13 @@ class NeuroJobs(LoggingConfigurable):
                 raise TraitError(f"c.NeuroJobs.job_host_template: {exc}") from None
         return value
 
-    def job_addresses(self, base_url: str, server_url: str) -> JobAddresses:
+    def job_addresses(
+        self, base_url: str, server_url: str, jobs_path: str = JOBS_PATH
+    ) -> JobAddresses:
         """Where the server at ``server_url`` (base_url included) publishes jobs.
 
-        :attr:`public_url` wins over ``server_url`` where it is set.
+        :attr:`public_url` wins over ``server_url`` where it is set;
+        ``jobs_path`` is where the proxy serves them, relative to ``base_url``.
         """
         public = self.public_url or server_url
         if public and not public.endswith("/"):
@@ -172,6 +175,7 @@ class NeuroJobs(LoggingConfigurable):
             public_url=public,
             base_url=base_url,
             host_template=HostTemplate.parse(template) if template else None,
+            jobs_path=jobs_path,
         )
 
     def make_backend(self, **defaults: Any) -> Backend:

@@ -154,11 +154,14 @@ class JobAddresses:
             included, ending in ``/``; empty while unknown.
         base_url: the server's ``base_url``: the paths the proxy serves.
         host_template: jobs on hosts of their own, if the deployment has them.
+        jobs_path: where the proxy serves jobs by path, relative to
+            ``base_url`` (``jobs`` on the JupyterHub jobs service).
     """
 
     public_url: str = ""
     base_url: str = "/"
     host_template: HostTemplate | None = None
+    jobs_path: str = JOBS_PATH
 
     def own_host(self, job: Job) -> str | None:
         """The host of the job's own origin, where it has one."""
@@ -170,7 +173,7 @@ class JobAddresses:
         """The path prefix the job is served under: ``""`` on a host of its own."""
         if self.own_host(job) is not None:
             return ""
-        return f"{self.base_url}{JOBS_PATH}/{quote(job_http_ref(job), safe='-')}"
+        return f"{self.base_url}{self.jobs_path}/{quote(job_http_ref(job), safe='-')}"
 
     def url(self, job: Job, root: str | None = None) -> str | None:
         """The job's public URL, or None without an HTTP port (or a root to hang it off).
@@ -187,7 +190,7 @@ class JobAddresses:
             return f"{urlsplit(root).scheme or 'http'}://{host}/"
         if not root:
             return None
-        return f"{root}{JOBS_PATH}/{quote(job_http_ref(job), safe='-')}/"
+        return f"{root}{self.jobs_path}/{quote(job_http_ref(job), safe='-')}/"
 
     def environment(self, job: Job) -> dict[str, str]:
         """``NEURO_JOB_HTTP_PREFIX`` and ``NEURO_JOB_HTTP_URL`` for a job with an HTTP port.

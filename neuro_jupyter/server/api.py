@@ -70,7 +70,7 @@ class JobsHandler(NeuroAPIHandler):
     @authorized
     async def post(self) -> None:
         job = await self.service.create(self.user_name, self.json_body())
-        self.set_header("Location", f"{self.base_url}{API_PREFIX}/jobs/{job.id}")
+        self.set_header("Location", f"{self.api_root}jobs/{job.id}")
         self.write_job(job, 201)
 
 
@@ -100,7 +100,7 @@ class RerunHandler(NeuroAPIHandler):
     @authorized
     async def post(self, ref: str) -> None:
         job = await self.service.rerun(self.user_name, ref)
-        self.set_header("Location", f"{self.base_url}{API_PREFIX}/jobs/{job.id}")
+        self.set_header("Location", f"{self.api_root}jobs/{job.id}")
         self.write_job(job, 201)
 
 
@@ -231,13 +231,18 @@ def openapi_document() -> dict[str, Any]:
     return document
 
 
-def api_handlers() -> list[tuple[str, type]]:
-    """The route table, relative to ``base_url``."""
-    jobs = f"{API_PREFIX}/jobs"
+def api_handlers(prefix: str = API_PREFIX) -> list[tuple[str, type]]:
+    """The route table, relative to ``base_url``; the API's root is ``prefix``.
+
+    The server extension serves it at :data:`API_PREFIX`, the JupyterHub jobs
+    service at ``api/v1`` (its base URL already says ``neuro``). The
+    ``neuro_api_path`` setting must name the same ``prefix``.
+    """
+    jobs = f"{prefix}/jobs"
     return [
-        (f"{API_PREFIX}/presets", PresetsHandler),
-        (f"{API_PREFIX}/spec", SpecHandler),
-        (f"{API_PREFIX}/openapi.json", OpenAPIHandler),
+        (f"{prefix}/presets", PresetsHandler),
+        (f"{prefix}/spec", SpecHandler),
+        (f"{prefix}/openapi.json", OpenAPIHandler),
         (jobs, JobsHandler),
         (f"{jobs}/{_REF}", JobHandler),
         (f"{jobs}/{_REF}/rerun", RerunHandler),

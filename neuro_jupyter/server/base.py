@@ -31,6 +31,8 @@ __all__ = [
 
 SERVICE_KEY = "neuro_jobs_service"
 SINGLE_USER_KEY = "neuro_single_user"
+API_PATH_KEY = "neuro_api_path"
+"""Setting: the API's root relative to ``base_url`` (``neuro/api/v1`` by default)."""
 
 _STATUS_OF: tuple[tuple[type[NeuroError], int], ...] = (
     (InvalidSpec, 400),
@@ -142,6 +144,11 @@ class NeuroAPIHandler(ServiceMixin, APIHandler):
     def user_name(self) -> str:
         """The Jupyter user making the request: the owner of what it creates."""
         return user_name_of(self)
+
+    @property
+    def api_root(self) -> str:
+        """The API's root path, ``/`` at the end: ``{base_url}neuro/api/v1/`` by default."""
+        return f"{self.base_url}{self.settings.get(API_PATH_KEY, 'neuro/api/v1')}/"
 
     @property
     def public_root(self) -> str:

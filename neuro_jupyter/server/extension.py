@@ -17,16 +17,17 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Instance
 
 from ..config import NeuroJobs
+from ..jobs.addresses import JOBS_PATH
 from ..service import JobService
 from .api import API_PREFIX, api_handlers
-from .base import SERVICE_KEY, SINGLE_USER_KEY
+from .base import API_PATH_KEY, SERVICE_KEY, SINGLE_USER_KEY
 from .proxy import PROXY_CLIENT_KEY, PROXY_TIMEOUT_KEY, make_proxy_client, proxy_handlers
 from .proxy_host import add_host_routes
 
 __all__ = ["NeuroJobsApp", "api_url"]
 
 
-def api_url(serverapp: Any) -> str:
+def api_url(serverapp: Any, api_path: str = API_PREFIX) -> str:
     """The API root as processes on this machine reach it."""
     ip = serverapp.ip
     if ip in ("", "0.0.0.0", "*", "localhost"):
@@ -36,7 +37,7 @@ def api_url(serverapp: Any) -> str:
     else:
         host = f"[{ip}]" if ":" in ip and not ip.startswith("[") else ip
     scheme = "https" if serverapp.certfile else "http"
-    return f"{scheme}://{host}:{serverapp.port}{serverapp.base_url}{API_PREFIX}/"
+    return f"{scheme}://{host}:{serverapp.port}{serverapp.base_url}{api_path}/"
 
 
 class NeuroJobsApp(ExtensionApp):
@@ -45,6 +46,11 @@ class NeuroJobsApp(ExtensionApp):
 
     name = "neuro_jupyter"
     load_other_extensions = True
+
+    api_path = API_PREFIX
+    """Where the REST API is served, relative to ``base_url``."""
+    jobs_path = JOBS_PATH
+    """Where jobs' HTTP ports are served by path, relative to ``base_url``."""
 
     neuro = Instance(NeuroJobs, allow_none=True)
     service = Instance(JobService, allow_none=True)
@@ -59,6 +65,7 @@ class NeuroJobsApp(ExtensionApp):
             default_workdir=self.serverapp.root_dir,
         )
         self.settings[SERVICE_KEY] = self.service
+        self.settings[API_PATH_KEY] = self.api_path
         self.settings[SINGLE_USER_KEY] = self._single_user()
         self.settings[PROXY_CLIENT_KEY] = make_proxy_client()
         self.settings[PROXY_TIMEOUT_KEY] = self.neuro.proxy_timeout
@@ -76,8 +83,8 @@ class NeuroJobsApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         """Add the API and proxy routes (ExtensionApp prefixes ``base_url``)."""
-        self.handlers.extend(api_handlers())
-        self.handlers.extend(proxy_handlers())
+        self.handlers.extend(api_handlers(self.api_path))
+        self.handlers.extend(proxy_handlers(self.jobs_path))
         assert self.service is not None and self.serverapp is not None
         template = self.service.addresses.host_template
         if template is not None:  # routed by Host, so not under base_url
@@ -87,7 +94,7 @@ class NeuroJobsApp(ExtensionApp):
         # Kernels and terminals inherit the server's os.environ; jobs do not
         # (the local backend strips credentials from their environment).
         assert self.serverapp is not None
-        os.environ["NEURO_API_URL"] = api_url(self.serverapp)
+        os.environ["NEURO_API_URL"] = api_url(self.serverapp, self.api_path)
         token = self.serverapp.identity_provider.token
         if token:
             os.environ["NEURO_API_TOKEN"] = token
@@ -96,7 +103,10 @@ class NeuroJobsApp(ExtensionApp):
         """Tell the service where this server publishes jobs (their URL, prefix, hosts)."""
         assert self.serverapp is not None and self.neuro is not None and self.service is not None
         base_url = self.serverapp.base_url
-        self.service.publish(self.neuro.job_addresses(base_url, self.serverapp.connection_url))
+        addresses = self.neuro.job_addresses(
+            base_url, self.serverapp.connection_url, self.jobs_path
+        )
+        self.service.publish(addresses)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Adopt live jobs at start-up; the port is final now, export it again."""

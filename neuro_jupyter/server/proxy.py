@@ -11,27 +11,34 @@ both ways chunk by chunk with no size cap. WebSocket upgrades are relayed by
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from http.client import responses
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import urlsplit
 
-import aiohttp
 from jupyter_server._tz import utcnow
 from jupyter_server.auth.decorator import allow_unauthenticated
-from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import ensure_async
-from tornado import httputil, web
-from tornado.iostream import StreamClosedError
-from yarl import URL
+from tornado import web
+from tornado.httputil import url_concat
 
 from ..backends.base import Endpoint
+from ..jobs.addresses import JOBS_PATH
 from ..jobs.errors import Forbidden, NeuroError
 from ..jobs.model import Job
 from .base import ServiceMixin, status_of, user_name_of
-from .proxy_ws import WebSocketProxyMixin
+from .upstream import (
+    HOP_BY_HOP,
+    PROXY_CLIENT_KEY,
+    PROXY_TIMEOUT_KEY,
+    UpstreamPool,
+    UpstreamRelayHandler,
+    connection_tokens,
+    make_proxy_client,
+    strip_token,
+    target_of,
+)
 
 __all__ = [
     "HOP_BY_HOP",
@@ -42,27 +49,6 @@ __all__ = [
     "make_proxy_client",
     "proxy_handlers",
 ]
-
-PROXY_CLIENT_KEY = "neuro_proxy_client"
-PROXY_TIMEOUT_KEY = "neuro_proxy_timeout"
-JOBS_PREFIX = "neuro/jobs"
-READ_BUFFER = 1 << 20
-"""Bytes of a job's answer read ahead: big downloads move in few large pieces."""
-
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
-"""Headers of one connection (RFC 9110 §7.6.1): never forwarded, either way."""
 
 # Set by us only: a visitor cannot claim an address, a prefix or a user.
 _OURS = frozenset(
@@ -84,76 +70,6 @@ _OURS = frozenset(
 # Pages of a job shown to anyone but its owner run in a unique origin, so
 # their scripts cannot act on Jupyter as the visitor.
 SANDBOX_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads"
-
-# Printable ASCII but space: what may stand in a request-target as is.
-_TARGET_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
-
-
-class UpstreamPool:
-    """The server's one upstream client, made on first use (aiohttp needs a running loop)."""
-
-    def __init__(self) -> None:
-        self._session: aiohttp.ClientSession | None = None
-
-    def session(self) -> aiohttp.ClientSession:
-        """The pooled session, (re)made where there is none open."""
-        if self._session is None or self._session.closed:
-            self._session = _upstream_session()
-        return self._session
-
-    async def close(self) -> None:
-        """Close the pooled connections."""
-        if self._session is not None:
-            await self._session.close()
-
-
-def make_proxy_client() -> UpstreamPool:
-    """The upstream client a server's proxy handlers share."""
-    return UpstreamPool()
-
-
-def _upstream_session() -> aiohttp.ClientSession:
-    """Pooled keep-alive, no redirects, no cookies, bodies passed undecoded.
-
-    It adds no header of its own but ``Host``: the job sees the visitor's
-    ``Accept``, ``User-Agent`` and encodings as they were.
-    """
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
-        cookie_jar=aiohttp.DummyCookieJar(),
-        timeout=aiohttp.ClientTimeout(total=None),  # the handler times the response head itself
-        auto_decompress=False,
-        skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-        trust_env=False,
-        read_bufsize=READ_BUFFER,
-    )
-
-
-def connection_tokens(names: Iterable[str]) -> frozenset[str]:
-    """Hop-by-hop headers: the fixed list plus those ``Connection`` headers name."""
-    named = ",".join(names)
-    return HOP_BY_HOP | frozenset(t.strip().lower() for t in named.split(",") if t.strip())
-
-
-def strip_token(query: str) -> str:
-    """The raw query without its ``token`` parameters; otherwise unchanged."""
-    if "token" not in query:
-        return query
-    kept = [p for p in query.split("&") if unquote(p.split("=", 1)[0]) != "token"]
-    return "&".join(kept)
-
-
-def target_of(path_and_query: str) -> str:
-    """The request-target as the visitor sent it, its non-ASCII bytes escaped.
-
-    tornado decodes the request line as Latin-1, so encoding back gives the bytes.
-    """
-    return quote(path_and_query.encode("latin-1"), safe=_TARGET_SAFE)
-
-
-def upstream_url(endpoint: Endpoint, target: str, scheme: str = "http") -> URL:
-    """``endpoint`` with ``target`` as its exact request-target (already escaped)."""
-    return URL(f"{scheme}://{endpoint.netloc}{target}", encoded=True)
 
 
 def visitor_cookies(header_values: Iterable[str], drop: Iterable[str]) -> str:
@@ -189,7 +105,7 @@ def scope_cookie(set_cookie: str, prefix: str) -> str:
 
 
 @web.stream_request_body
-class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # type: ignore[misc]
+class JobProxyHandler(ServiceMixin, UpstreamRelayHandler):  # type: ignore[misc]
     """Relays HTTP (and WebSocket, via the mixin) to a job's HTTP port."""
 
     auth_resource = "neuro"
@@ -197,9 +113,6 @@ class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # typ
     endpoint: Endpoint
     visitor: str | None = None
     prefix = ""
-    target = ""
-    _chunks: asyncio.Queue[bytes | None] | None = None
-    _upstream: asyncio.Future[aiohttp.ClientResponse] | None = None
 
     def check_xsrf_cookie(self) -> None:
         """Forms of the job carry the job's own CSRF tokens, not Jupyter's: defer to the job."""
@@ -227,16 +140,16 @@ class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # typ
             return
         if not self._locate():
             return
+        self.upstream_base = f"http://{self.endpoint.netloc}"
+        self.upstream_label = f"job {self.job.id}"
         self.settings["api_last_activity"] = utcnow()
-        if self._has_body():
-            self._chunks = asyncio.Queue(maxsize=4)
-            self._upstream = asyncio.ensure_future(self._send(self._body()))
+        self.start_body()
 
     def _refuse_forbidden(self, exc: Forbidden) -> None:
         browser = "text/html" in self.request.headers.get("Accept", "")
         if self.visitor is None and browser and self.request.method in ("GET", "HEAD"):
-            login = self.get_login_url()
-            self.redirect(f"{login}?{urlencode({'next': self.request.uri})}")
+            # The login URL may carry a query already (JupyterHub's OAuth one).
+            self.redirect(url_concat(self.get_login_url(), {"next": self.request.uri}))
         else:
             self.refuse(403, exc.message)
 
@@ -254,7 +167,7 @@ class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # typ
     def _locate(self) -> bool:
         """Split the raw URI into the job's prefix and what the job receives."""
         uri = self.request.uri or ""
-        start = f"{self.base_url}{JOBS_PREFIX}/"
+        start = f"{self.base_url}{self.service.addresses.jobs_path}/"
         match = re.match(re.escape(start) + r"[^/?]+", uri)
         if match is None:  # not origin-form: nothing to forward
             self.refuse(400, "bad request target")
@@ -281,10 +194,6 @@ class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # typ
         tail = f"{path}?{strip_token(query)}" if sep else path
         self.target = target_of(kept + tail)
         return True
-
-    def _has_body(self) -> bool:
-        headers = self.request.headers
-        return "Transfer-Encoding" in headers or headers.get("Content-Length", "0") != "0"
 
     # -- the request ------------------------------------------------------
 
@@ -321,77 +230,18 @@ class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # typ
             return f"http://{self.endpoint.netloc}"
         return origin
 
-    async def _body(self) -> AsyncIterator[bytes]:
-        assert self._chunks is not None
-        while (chunk := await self._chunks.get()) is not None:
-            yield chunk
+    def answer_header(self, name: str, value: str) -> str | None:
+        """Cookies scoped to the job's prefix; redirects kept under it."""
+        lower = name.lower()
+        if lower == "set-cookie":
+            return scope_cookie(value, self.prefix)
+        if lower == "location":
+            return self.rewrite_location(value)
+        return value
 
-    async def data_received(self, chunk: bytes) -> None:
-        """Pass a piece of the body on; waits while the job reads slower than the visitor sends."""
-        if self._chunks is not None:
-            await self._chunks.put(chunk)
-
-    async def _send(self, body: AsyncIterator[bytes] | None) -> aiohttp.ClientResponse:
-        pool: UpstreamPool = self.settings[PROXY_CLIENT_KEY]
-        client = pool.session()
-        # A body of unknown length (the visitor's was chunked) goes on chunked.
-        chunked = body is not None and "Content-Length" not in self.request.headers
-        return await client.request(
-            self.request.method or "GET",
-            upstream_url(self.endpoint, self.target),
-            headers=self.upstream_headers(),
-            data=body,
-            chunked=chunked or None,
-            allow_redirects=False,
-            compress=None,
-        )
-
-    async def proxy_http(self) -> None:
-        """Send the request, then stream the job's answer back as it comes."""
-        if self._upstream is None:
-            self._upstream = asyncio.ensure_future(self._send(None))
-        elif self._chunks is not None:
-            await self._chunks.put(None)
-        timeout: float = self.settings.get(PROXY_TIMEOUT_KEY, 30.0)
-        try:
-            response = await asyncio.wait_for(self._upstream, timeout or None)
-        except TimeoutError:
-            self.refuse(504, f"job {self.job.id} did not answer within {timeout:g} s")
-            return
-        except aiohttp.ClientError as exc:
-            self.log.info("job %s: %s", self.job.id, exc)
-            self.refuse(502, f"job {self.job.id} refused the connection or broke it")
-            return
-        try:
-            self._answer_head(response)
-            body = response.content
-            async for chunk in body.iter_any():
-                self.write(chunk)
-                if not body.at_eof():  # the last piece goes out with finish()
-                    await self.flush()
-        except (StreamClosedError, aiohttp.ClientError):
-            response.close()  # the visitor went away, or the job broke off
-            return
-        response.release()
-        self.finish()
-
-    def _answer_head(self, response: aiohttp.ClientResponse) -> None:
-        self._headers = httputil.HTTPHeaders()
-        self.set_status(response.status, response.reason or None)
-        # Raw pairs: repeated headers (Set-Cookie) stay apart, names as sent.
-        raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
-        drop = connection_tokens(v for k, v in raw if k.lower() == "connection")
-        for name, value in raw:
-            lower = name.lower()
-            if lower in drop:
-                continue
-            if lower == "set-cookie":
-                value = scope_cookie(value, self.prefix)
-            elif lower == "location":
-                value = self.rewrite_location(value)
-            self.add_header(name, value)
-        if self.sandboxed():
-            self.add_header("Content-Security-Policy", SANDBOX_CSP)
+    def extra_answer_headers(self) -> list[tuple[str, str]]:
+        """The sandbox, for pages shown to anyone but the job's owner."""
+        return [("Content-Security-Policy", SANDBOX_CSP)] if self.sandboxed() else []
 
     def sandboxed(self) -> bool:
         """Whether the job's pages run in a unique origin: shown to anyone but its owner.
@@ -417,19 +267,6 @@ class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # typ
             return f"{self.request.protocol}://{self.request.host}{path}{rest}"
         return location
 
-    def on_finish(self) -> None:
-        """A refused request leaves no upstream request behind."""
-        self._cancel_upstream()
-
-    def on_close(self) -> None:
-        """The visitor went away (a WebSocket, or HTTP mid-request)."""
-        super().on_close()
-        self._cancel_upstream()
-
-    def _cancel_upstream(self) -> None:
-        if self._upstream is not None and not self._upstream.done():
-            self._upstream.cancel()
-
     # -- the methods ------------------------------------------------------
 
     @allow_unauthenticated
@@ -438,15 +275,18 @@ class JobProxyHandler(ServiceMixin, WebSocketProxyMixin, JupyterHandler):  # typ
         if self.request.headers.get("Upgrade", "").lower() == "websocket":
             await self.proxy_websocket(ref, path)
         else:
-            await self.proxy_http()
+            await self.relay_http()
 
     @allow_unauthenticated
     async def _other(self, ref: str, path: str = "") -> None:
-        await self.proxy_http()
+        await self.relay_http()
 
     head = post = put = delete = patch = options = _other  # type: ignore[assignment]
 
 
-def proxy_handlers() -> list[tuple[str, type]]:
-    """The route table, relative to ``base_url``."""
-    return [(rf"{JOBS_PREFIX}/(?P<ref>[^/?]+)(?P<path>.*)", JobProxyHandler)]
+def proxy_handlers(prefix: str = JOBS_PATH) -> list[tuple[str, type]]:
+    """The route table, relative to ``base_url``: jobs by path under ``prefix``.
+
+    ``prefix`` must be the ``jobs_path`` of the service's published addresses.
+    """
+    return [(rf"{re.escape(prefix)}/(?P<ref>[^/?]+)(?P<path>.*)", JobProxyHandler)]

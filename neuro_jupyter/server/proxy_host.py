@@ -15,7 +15,8 @@ from tornado import web
 
 from ..jobs.addresses import HostTemplate
 from ..jobs.errors import Forbidden
-from .proxy import JobProxyHandler, strip_token, target_of
+from .proxy import JobProxyHandler
+from .upstream import strip_token, target_of
 
 __all__ = ["JobHostProxyHandler", "add_host_routes"]
 

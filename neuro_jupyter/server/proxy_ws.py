@@ -53,8 +53,9 @@ def _sendable(code: int | None) -> int | None:
 class WebSocketProxyMixin(WebSocketHandler):
     """Relays an authorised WebSocket to the job.
 
-    The handler provides ``endpoint``, ``target``, ``upstream_headers()``,
-    ``refuse(status, message)`` and the ``neuro_proxy_timeout`` setting.
+    The handler provides ``upstream_ws_url``, ``upstream_label``,
+    ``upstream_headers()``, ``refuse(status, message)`` and the
+    ``neuro_proxy_timeout`` setting.
     """
 
     upstream_ws: WebSocketClientConnection | None = None
@@ -82,7 +83,7 @@ class WebSocketProxyMixin(WebSocketHandler):
         for name, value in handler.upstream_headers():
             if name.lower() not in _HANDSHAKE:
                 headers.add(name, value)
-        url = f"ws://{handler.endpoint.netloc}{handler.target}"
+        url = handler.upstream_ws_url
         timeout: float = self.settings.get("neuro_proxy_timeout", 30.0)
         try:
             self.upstream_ws = await asyncio.wait_for(
@@ -94,14 +95,14 @@ class WebSocketProxyMixin(WebSocketHandler):
                 timeout or None,
             )
         except TimeoutError:
-            handler.refuse(504, f"job {handler.job.id} did not answer within {timeout:g} s")
+            handler.refuse(504, f"{handler.upstream_label} did not answer within {timeout:g} s")
             return
         except HTTPClientError as exc:
-            handler.refuse(502, f"job {handler.job.id} refused the WebSocket ({exc.code})")
+            handler.refuse(502, f"{handler.upstream_label} refused the WebSocket ({exc.code})")
             return
         except (OSError, web.HTTPError) as exc:
-            handler.log.info("job %s: %s", handler.job.id, exc)
-            handler.refuse(502, f"job {handler.job.id} refused the connection")
+            handler.log.info("%s: %s", handler.upstream_label, exc)
+            handler.refuse(502, f"{handler.upstream_label} refused the connection")
             return
         await WebSocketHandler.get(self, *args)
 
