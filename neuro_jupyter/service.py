@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,10 +40,10 @@ from .jobs.model import (
 )
 from .jobs.parse import (
     command_argv,
+    parse_grantee,
     parse_job_ref,
     parse_job_spec,
     parse_life_span,
-    parse_user,
     spec_fields,
 )
 from .jobs.permissions import not_found, require
@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 OPENED_FOR = 1.0
 """Seconds the proxy may reuse a visitor's access to a job without a store read."""
 OPENED_MAX = 4096
-"""Remembered (visitor, job) pairs before the memory is cleared."""
+"""Remembered (visitor, groups, job) answers before the memory is cleared."""
 
 
 class JobService:
@@ -105,10 +105,13 @@ class JobService:
         self._tasks: list[asyncio.Task[None]] = []
         self._started: asyncio.Task[None] | None = None
         self._life_span_asked: set[str] = set()
-        # Jobs the proxy let a visitor open, keyed by (visitor, ref), with the
-        # store's write count and the time: every proxied request would
-        # otherwise read the job and its shares again.
-        self._opened: dict[tuple[str | None, str], tuple[int, float, Job]] = {}
+        # Jobs the proxy let a visitor open, keyed by (visitor, their hub
+        # groups, ref), with the store's write count and the time: every
+        # proxied request would otherwise read the job and its shares again.
+        # The groups are in the key so that leaving a group ends access at once.
+        self._opened: dict[tuple[str | None, frozenset[str], str], tuple[int, float, Job]] = {}
+        # Each user's JupyterHub groups, as the hub last said them (issue 9).
+        self._groups: dict[str, frozenset[str]] = {}
 
     # -- lifecycle --------------------------------------------------------
 
@@ -254,7 +257,7 @@ class JobService:
     async def _launch(self, user: str, spec: JobSpec) -> Job:
         await self.ready()
         preset = find_preset(self.presets, spec.preset)
-        shares = [parse_user(u, "share") for u in spec.share]
+        shares = [parse_grantee(u, "share") for u in spec.share]
         if user in shares:
             raise InvalidSpec("share", "a job cannot be shared with its owner")
         self.backend.check(user, spec, preset)
@@ -274,6 +277,27 @@ class JobService:
         # progress as events, applied to the store after start() returns.
         return job
 
+    # -- hub groups ---------------------------------------------------------
+
+    def observe_groups(self, user: str, groups: Iterable[str]) -> None:
+        """Record ``user``'s JupyterHub groups as the hub just said them.
+
+        The hub's jobs service calls this on every authenticated request,
+        before any other call for that user; every permission check then uses
+        these groups, so a user taken out of a group loses what was shared
+        with it on their next request. Kept in memory only: the hub owns groups.
+        """
+        observed = frozenset(groups)
+        if observed:
+            self._groups[user] = observed
+        else:
+            self._groups.pop(user, None)
+
+    def groups_of(self, user: str) -> frozenset[str]:
+        """``user``'s hub groups as last observed; empty for a user never
+        observed (always, on a plain single-user server)."""
+        return self._groups.get(user, frozenset())
+
     def _get(self, job_id: str) -> Job:
         job = self.store.get(job_id)
         if job is None:
@@ -291,7 +315,8 @@ class JobService:
         job = self._find(ref, user)
         if job is None:
             raise not_found(ref)
-        require(job, user, self._shares_read_lazily(job), action, ref=ref)
+        shares = self._shares_read_lazily(job)
+        require(job, user, shares, action, ref=ref, groups=self.groups_of(user))
         return job
 
     def _shares_read_lazily(self, job: Job) -> Iterator[Share]:
@@ -311,7 +336,12 @@ class JobService:
         return None if owner is None else self.store.find_by_name(owner, parsed.value)
 
     def list_jobs(self, query: ListJobsQuery) -> list[Job]:
-        """The jobs ``query.viewer`` may see that match the query, newest first."""
+        """The jobs ``query.viewer`` may see that match the query, newest first.
+
+        The viewer's hub groups are the observed ones (:meth:`groups_of`),
+        whatever ``query.groups`` says: a caller cannot widen what is visible.
+        """
+        query = dataclasses.replace(query, groups=self.groups_of(query.viewer))
         return self.store.list(query)
 
     async def kill(self, user: str, ref: str, wait: float = 0.0) -> Job:
@@ -431,7 +461,9 @@ class JobService:
         changes written by another server sharing the database.
         """
         now = time.monotonic()
-        opened = self._opened.get((user, ref))
+        groups = frozenset() if user is None else self.groups_of(user)
+        key = (user, groups, ref)
+        opened = self._opened.get(key)
         if opened is not None and opened[0] == self.store.writes and now - opened[1] < OPENED_FOR:
             return opened[2]
         writes = self.store.writes
@@ -442,7 +474,8 @@ class JobService:
                 raise Forbidden(f"log in to open job {ref}")
             if job is None:
                 raise not_found(ref)
-            require(job, user, self._shares_read_lazily(job), "browse", ref=ref)
+            shares = self._shares_read_lazily(job)
+            require(job, user, shares, "browse", ref=ref, groups=groups)
         assert job is not None
         if job.spec.http is None:
             raise Unavailable(f"job {ref} exposes no HTTP port")
@@ -450,23 +483,30 @@ class JobService:
             raise Unavailable(f"job {ref} is {job.status.value}, not running")
         if len(self._opened) >= OPENED_MAX:
             self._opened.clear()
-        self._opened[(user, ref)] = (writes, now, job)
+        self._opened[key] = (writes, now, job)
         return job
 
     # -- sharing ----------------------------------------------------------
 
     def shares(self, user: str, ref: str) -> list[Share]:
-        """Who else may act on the job (the job's own grants and its name's)."""
+        """Who else may act on the job (the job's own grants and its name's);
+        a grantee is a user or ``group:NAME``."""
         job = self.resolve(user, ref, "view")
         return self.store.shares_for(job)
 
     def share(self, user: str, ref: str, other: str, level: Permission) -> Share:
         """Grant ``other`` ``level`` on the job; a name ref shares the name.
 
-        Sharing by name, as in Neu.ro, also covers later jobs of that name.
+        ``other`` is a user name, or ``group:NAME`` for every member of the
+        hub group NAME. Sharing by name, as in Neu.ro, also covers later jobs
+        of that name.
+
+        Raises:
+            InvalidSpec: ``user`` field: ``other`` is no grantee, or the owner.
+            NotFound, Forbidden: as :meth:`resolve` for the ``share`` action.
         """
         job = self.resolve(user, ref, "share")
-        other = parse_user(other, "user")
+        other = parse_grantee(other, "user")
         if other == job.owner:
             raise InvalidSpec("user", "a job cannot be shared with its owner")
         target = job.id if parse_job_ref(ref).kind == "id" or job.name is None else job.name
@@ -475,7 +515,8 @@ class JobService:
         return grant
 
     def unshare(self, user: str, ref: str, other: str) -> None:
-        """Revoke whatever ``other`` was granted on the job, by id or by name."""
+        """Revoke whatever ``other`` (a user or ``group:NAME``) was granted on
+        the job, by id or by name."""
         job = self.resolve(user, ref, "share")
         removed = self.store.remove_share(job.owner, job.id, other)
         if job.name is not None:

@@ -56,6 +56,7 @@ RUN_CASES = [
      RunCommand("ubuntu", detach=True, life_span="2d3h20min", restart="on-failure",
                 share=("bob", "eve"))),
     ("job run -n abc ubuntu true", RunCommand("ubuntu", ("true",), name="abc")),
+    ("run --share group:ml --share bob ubuntu", RunCommand("ubuntu", share=("group:ml", "bob"))),
 ]  # fmt: skip
 
 OTHER_CASES = [
@@ -86,6 +87,8 @@ OTHER_CASES = [
     ("share job363 bob READ", ShareCommand("grant", "job363", "bob", "read")),
     ("share --revoke job:job363 bob", ShareCommand("revoke", "job363", "bob")),
     ("share --list job:job363", ShareCommand("list", "job363")),
+    ("share job:train group:ml read", ShareCommand("grant", "train", "group:ml", "read")),
+    ("share --revoke job:train group:ml", ShareCommand("revoke", "train", "group:ml")),
     ("config show", ConfigShowCommand()),
     ("browse test", BrowseCommand("test")),
     ("job browse test", BrowseCommand("test")),
@@ -170,6 +173,9 @@ BAD = [
     ("share job:test bob own", "share", "permission 'own' is unknown"),
     ("share --revoke job:test", "share", "--revoke takes the job and the user"),
     ("share --list job:test bob", "share", "--list takes only the job"),
+    ("share job:test group: read", "share", "USER: group 'group:' is invalid: it is empty"),
+    ("share --revoke job:test 'group:a b'", "share", "group 'group:a b' is invalid"),
+    ("run --share group:a/b ubuntu", "run", "argument --share: group 'group:a/b' is invalid"),
     ("job bump-life-span test 2x", "job bump-life-span", "duration '2x' is invalid"),
     ("config", "config", "give a subcommand: show"),
     ("job", "job", "give a job command"),

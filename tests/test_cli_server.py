@@ -109,6 +109,15 @@ def test_share_grant_list_revoke(an_env: dict[str, str]) -> None:
     assert listed[1].split() == ["bob", "manage"]
     assert cli(an_env, "share", "--revoke", "job:shared", "bob").returncode == 0
     assert cli(an_env, "share", "--list", "job:shared").stdout.splitlines()[1:] == []
+    # a hub group: the client escapes the ':' in the path, the server takes it back
+    granted = cli(an_env, "share", "job:shared", "group:ml", "read")
+    assert (granted.returncode, granted.stderr) == (0, "")
+    assert "group:ml (read)" in granted.stdout
+    listed = cli(an_env, "share", "--list", "job:shared").stdout.splitlines()
+    assert [line.split() for line in listed[1:]] == [["group:ml", "read"]]
+    assert "Name: shared\n" in cli(an_env, "status", "shared").stdout
+    assert cli(an_env, "share", "--revoke", "job:shared", "group:ml").returncode == 0
+    assert cli(an_env, "share", "--list", "job:shared").stdout.splitlines()[1:] == []
     cli(an_env, "kill", "shared")
 
 

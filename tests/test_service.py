@@ -9,7 +9,15 @@ import pytest
 
 from neuro_jupyter.backends.local import LocalBackend
 from neuro_jupyter.jobs.errors import Conflict, Forbidden, InvalidSpec, NotFound
-from neuro_jupyter.jobs.model import Job, JobStatus, Permission, Preset, Reason
+from neuro_jupyter.jobs.model import (
+    Job,
+    JobStatus,
+    ListJobsQuery,
+    Permission,
+    Preset,
+    Reason,
+    Share,
+)
 from neuro_jupyter.service import JobService
 from neuro_jupyter.store import JobStore
 
@@ -121,3 +129,124 @@ async def test_wait_for_times_out(service: JobService) -> None:
     job = await service.create("alice", {"image": "u", "command": "sleep 30"})
     with pytest.raises(TimeoutError):
         await service.wait_for(job.id, finished, 0.2)
+
+
+# -- hub groups (issue 9) -------------------------------------------------------------
+
+
+def running(job: Job) -> bool:
+    return job.status is JobStatus.RUNNING
+
+
+async def test_groups_are_as_the_hub_last_said(service: JobService) -> None:
+    assert service.groups_of("bob") == frozenset()
+    service.observe_groups("bob", ["ml", "cv"])
+    assert service.groups_of("bob") == frozenset({"ml", "cv"})
+    service.observe_groups("bob", iter(["ml"]))
+    assert service.groups_of("bob") == frozenset({"ml"})
+    assert service.groups_of("carol") == frozenset()
+    service.observe_groups("bob", [])
+    assert service.groups_of("bob") == frozenset()
+
+
+async def test_a_group_share_gives_members_its_level_until_they_leave(
+    service: JobService,
+) -> None:
+    job = await service.create("alice", {"image": "u", "command": "sleep 30", "name": "train"})
+    grant = service.share("alice", "train", "group:ml", Permission.READ)
+    assert grant == Share("alice", "train", "group:ml", Permission.READ)
+    assert service.shares("alice", "train") == [grant]
+    service.observe_groups("bob", ["ml"])
+    service.observe_groups("carol", ["cv"])
+    # a member sees it, lists it and reads it, but may not kill or share
+    assert service.resolve("bob", "train--alice", "logs").id == job.id
+    assert [j.id for j in service.list_jobs(ListJobsQuery("bob"))] == [job.id]
+    assert service.shares("bob", "train--alice") == [grant]
+    with pytest.raises(Forbidden, match="kill needs write permission"):
+        await service.kill("bob", "train--alice")
+    with pytest.raises(Forbidden, match="share needs manage permission"):
+        service.share("bob", "train--alice", "carol", Permission.READ)
+    # not a member: exactly as for a job that is not shared at all
+    with pytest.raises(NotFound) as hidden:
+        service.resolve("carol", "train--alice")
+    assert str(hidden.value) == "job train--alice not found"
+    assert service.list_jobs(ListJobsQuery("carol")) == []
+    # a query cannot claim groups the hub did not say
+    assert service.list_jobs(ListJobsQuery("carol", groups=frozenset({"ml"}))) == []
+    # taken out of the group: gone at once
+    service.observe_groups("bob", ["cv"])
+    with pytest.raises(NotFound) as gone:
+        service.resolve("bob", "train--alice")
+    assert str(gone.value) == str(hidden.value)
+    assert service.list_jobs(ListJobsQuery("bob")) == []
+
+
+async def test_group_levels_stack_with_the_users_own(service: JobService) -> None:
+    job = await service.create("alice", {"image": "u", "command": "sleep 30", "name": "train"})
+    service.share("alice", "train", "bob", Permission.READ)
+    service.share("alice", job.id, "group:ml", Permission.MANAGE)
+    service.observe_groups("bob", ["ml"])
+    carol_grant = service.share("bob", "train--alice", "carol", Permission.READ)
+    assert carol_grant == Share("alice", "train", "carol", Permission.READ)
+    killed = await service.kill("bob", "train--alice", wait=5)
+    assert killed.status is JobStatus.CANCELLED
+    service.observe_groups("bob", [])
+    with pytest.raises(Forbidden, match="you have read"):
+        service.share("bob", "train--alice", "dave", Permission.READ)
+
+
+async def test_unsharing_a_group(service: JobService) -> None:
+    await service.create("alice", {"image": "u", "command": "sleep 30", "name": "train"})
+    service.share("alice", "train", "group:ml", Permission.WRITE)
+    service.observe_groups("bob", ["ml"])
+    service.resolve("bob", "train--alice", "kill")
+    service.unshare("alice", "train", "group:ml")
+    assert service.shares("alice", "train") == []
+    with pytest.raises(NotFound, match="job train--alice not found"):
+        service.resolve("bob", "train--alice")
+    with pytest.raises(NotFound, match="is not shared with group:ml"):
+        service.unshare("alice", "train", "group:ml")
+
+
+async def test_a_group_grantee_must_be_valid(service: JobService) -> None:
+    await service.create("alice", {"image": "u", "command": "sleep 30", "name": "train"})
+    for bad in ("group:", "group:m l", "group:a/b"):
+        with pytest.raises(InvalidSpec) as info:
+            service.share("alice", "train", bad, Permission.READ)
+        assert info.value.field == "user"
+        assert "use group:NAME" in str(info.value)
+    assert service.shares("alice", "train") == []
+
+
+async def test_sharing_with_a_group_on_create_grants_write(service: JobService) -> None:
+    job = await service.create(
+        "alice", {"image": "u", "command": "sleep 30", "share": ["group:ml", "carol"]}
+    )
+    assert service.shares("alice", job.id) == [
+        Share("alice", job.id, "carol", Permission.WRITE),
+        Share("alice", job.id, "group:ml", Permission.WRITE),
+    ]
+    service.observe_groups("bob", ["ml"])
+    killed = await service.kill("bob", job.id, wait=5)
+    assert killed.status is JobStatus.CANCELLED
+    with pytest.raises(InvalidSpec) as info:
+        await service.create("alice", {"image": "u", "share": ["group:"]})
+    assert info.value.field == "share"
+
+
+async def test_proxy_target_honours_groups_at_once(service: JobService) -> None:
+    spec = {"image": "u", "command": "sleep 30", "name": "web", "http": {"port": 8080}}
+    job = await service.create("alice", spec)
+    await service.wait_for(job.id, running, 10)
+    service.share("alice", "web", "group:ml", Permission.READ)
+    with pytest.raises(NotFound, match="job web--alice not found"):
+        await service.proxy_target("bob", "web--alice")
+    service.observe_groups("bob", ["ml"])
+    opened, endpoint = await service.proxy_target("bob", "web--alice")
+    assert (opened.id, endpoint.port) == (job.id, 8080)
+    # The proxy remembers answers for a second; leaving the group must not wait for it.
+    service.observe_groups("bob", [])
+    with pytest.raises(NotFound, match="job web--alice not found"):
+        await service.proxy_target("bob", "web--alice")
+    with pytest.raises(NotFound):
+        await service.proxy_target("carol", "web--alice")

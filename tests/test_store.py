@@ -427,6 +427,37 @@ def test_list_filters(
     assert keys(some_jobs, a_store.list(ListJobsQuery("alice", **fields))) == expected
 
 
+def test_list_shows_jobs_shared_with_the_viewers_groups(a_store: JobStore) -> None:
+    """Issue 9: a job shared with group:G is visible to members of G only."""
+    jobs = {
+        "b-ml-by-id": a_job("bob", minute=1),
+        "b-ml-by-name": a_job("bob", name="web", minute=2),
+        "c-cv": a_job("carol", name="eval", minute=3),
+        "c-private": a_job("carol", name="secret", minute=4),
+        "d-own": a_job("dave", minute=5),
+    }
+    for job in jobs.values():
+        a_store.add(job)
+    a_store.put_share(Share("bob", jobs["b-ml-by-id"].id, "group:ml", Permission.READ))
+    a_store.put_share(Share("bob", "web", "group:ml", Permission.WRITE))
+    a_store.put_share(Share("carol", "eval", "group:cv", Permission.READ))
+    a_store.put_share(Share("carol", "secret", "ml", Permission.READ))  # a user named ml
+
+    def visible(viewer: str, *groups: str, **fields: Any) -> list[str]:
+        query = ListJobsQuery(viewer, groups=frozenset(groups), **fields)
+        return keys(jobs, a_store.list(query))
+
+    assert visible("dave") == ["d-own"]
+    assert visible("dave", "ml") == ["d-own", "b-ml-by-name", "b-ml-by-id"]
+    assert visible("dave", "ml", "cv") == ["d-own", "c-cv", "b-ml-by-name", "b-ml-by-id"]
+    assert visible("dave", "nlp") == ["d-own"]
+    assert visible("erin", "ml", owners=frozenset({"bob"}), name="web") == ["b-ml-by-name"]
+    # the group is not a user called ml, nor a user called group:ml
+    assert visible("ml") == ["c-private"]
+    assert visible("group:ml") == []
+    assert visible("group:ml", "cv") == ["c-cv"]
+
+
 # -- shares ---------------------------------------------------------------------------
 
 

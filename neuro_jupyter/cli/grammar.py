@@ -81,8 +81,8 @@ def _add_run(subparsers: Any, name: str) -> argparse.ArgumentParser:
                    help="in a notebook: show a live JobMonitor instead of text")  # fmt: skip
     p.add_argument("--life-span", type=values.life_span, help="e.g. 1d, 2h30m; 0 = no limit")
     p.add_argument("--restart", type=values.restart, metavar="never|on-failure|always")
-    p.add_argument("--share", action="append", default=[], type=values.user, metavar="USER",
-                   help="give USER write access (repeatable)")  # fmt: skip
+    p.add_argument("--share", action="append", default=[], type=values.grantee, metavar="USER",
+                   help="give USER, or hub group:NAME, write access (repeatable)")  # fmt: skip
     p.add_argument("image", type=values.image, metavar="IMAGE")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD")
     return p
@@ -195,10 +195,10 @@ def _build_share(ns: argparse.Namespace) -> Command:
     if ns.revoke:
         if not ns.user or ns.level:
             ns._parser.error("--revoke takes the job and the user: share --revoke job:NAME USER")
-        return ShareCommand("revoke", ns.job, _value(ns, "USER", values.user, ns.user))
+        return ShareCommand("revoke", ns.job, _value(ns, "USER", values.grantee, ns.user))
     if not ns.user or not ns.level:
         ns._parser.error("give the job, the user and read, write or manage")
-    user = _value(ns, "USER", values.user, ns.user)
+    user = _value(ns, "USER", values.grantee, ns.user)
     return ShareCommand("grant", ns.job, user, _value(ns, "LEVEL", values.permission, ns.level))
 
 
@@ -212,12 +212,13 @@ def _value(ns: argparse.Namespace, name: str, check: Callable[[str], str], text:
 
 
 def _add_share(subparsers: Any, name: str) -> argparse.ArgumentParser:
-    usage = "[--revoke | --list] job:NAME [USER [read|write|manage]]"
-    p = subcommand(subparsers, name, usage, "Share a job with a user", _build_share)
-    p.add_argument("--revoke", action="store_true", help="take the user's access away")
+    usage = "[--revoke | --list] job:NAME [USER|group:NAME [read|write|manage]]"
+    about = "Share a job with a user, or with a hub group (group:NAME)"
+    p = subcommand(subparsers, name, usage, about, _build_share)
+    p.add_argument("--revoke", action="store_true", help="take the user's or group's access away")
     p.add_argument("--list", action="store_true", help="who the job is shared with")
     p.add_argument("job", type=values.job_ref, metavar="job:NAME")
-    p.add_argument("user", nargs="?", metavar="USER")
+    p.add_argument("user", nargs="?", metavar="USER|group:NAME")
     p.add_argument("level", nargs="?", metavar="read|write|manage")
     return p
 

@@ -21,6 +21,7 @@ from ..jobs.parse import (
     parse_duration,
     parse_env_file,
     parse_env_item,
+    parse_grantee,
     parse_image,
     parse_job_name,
     parse_job_ref,
@@ -42,6 +43,7 @@ __all__ = [
     "duration",
     "env_file",
     "env_item",
+    "grantee",
     "image",
     "job_name",
     "job_ref",
@@ -101,6 +103,8 @@ duration = _checked(_keep(lambda text: parse_duration(text, "life_span")), "dura
 restart = _checked(lambda text: parse_restart(text).value, "restart")
 permission = _checked(lambda text: parse_permission(text).name.lower(), "permission")
 user = _checked(lambda text: parse_user(text, "user"), "user")
+grantee = _checked(lambda text: parse_grantee(text, "user"), "grantee")
+"""Whom a job is shared with: a user name, or ``group:NAME`` for a hub group."""
 since = _checked(_keep(lambda text: parse_since(text, datetime.now(timezone.utc))), "since")
 ps_format = _checked(_keep(parse_ps_format), "ps_format")
 

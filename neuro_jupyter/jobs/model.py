@@ -284,7 +284,10 @@ class StatusItem:
 
 @dataclass(frozen=True)
 class Share:
-    """A grant: ``user`` may act on ``target`` (a job id or a job name) of ``owner``."""
+    """A grant: ``user`` may act on ``target`` (a job id or a job name) of ``owner``.
+
+    ``user`` is a user name, or ``group:NAME`` for every member of the hub group NAME.
+    """
 
     owner: str
     target: str
@@ -294,7 +297,8 @@ class Share:
 
 @dataclass(frozen=True)
 class ListJobsQuery:
-    """A filter over the jobs ``viewer`` may see (own, or shared with them).
+    """A filter over the jobs ``viewer`` may see (own, or shared with them or
+    with one of their hub ``groups``).
 
     Empty fields do not filter. ``statuses`` None means every status; ``tags``
     must all be present; ``q`` is a case-insensitive substring of the name,
@@ -311,6 +315,8 @@ class ListJobsQuery:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 1000
+    groups: frozenset[str] = frozenset()
+    """The viewer's hub groups: jobs shared with ``group:G`` for any of them are visible."""
 
 
 @dataclass(frozen=True)

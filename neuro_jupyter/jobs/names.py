@@ -1,4 +1,5 @@
-"""Names: job names, job references (id, name, ``name--owner``) and user names.
+"""Names: job names, job references (id, name, ``name--owner``), user names
+and grantees (a user, or a hub group as ``group:NAME``).
 
 Pure rules after DESIGN.md §2: a job name is 3-40 lowercase letters, digits and
 single hyphens, starting with a letter and not starting with ``job-``; a job id
@@ -17,12 +18,15 @@ from ._quote import quote
 from .errors import InvalidSpec
 
 __all__ = [
+    "GROUP_PREFIX",
     "JOB_NAME_MAX",
     "JOB_NAME_MIN",
     "USER_NAME_MAX",
     "JobRef",
+    "is_group_grantee",
     "is_valid_job_id",
     "is_valid_job_name",
+    "parse_grantee",
     "parse_job_name",
     "parse_job_ref",
     "parse_user",
@@ -31,6 +35,8 @@ __all__ = [
 JOB_NAME_MIN = 3
 JOB_NAME_MAX = 40
 USER_NAME_MAX = 255
+GROUP_PREFIX = "group:"
+"""A grantee starting with this names a JupyterHub group, not a user (issue 9)."""
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 # Any lowercase UUID: ids minted here are UUID4, but the version is not checked
@@ -102,6 +108,34 @@ def parse_user(value: object, field: str) -> str:
     problem = _user_problem(value)
     if problem is not None:
         raise InvalidSpec(field, f"user name {quote(value)} is invalid: {problem}")
+    return value
+
+
+def is_group_grantee(grantee: str) -> bool:
+    """Whether a share's grantee names a hub group (``group:NAME``)."""
+    return grantee.startswith(GROUP_PREFIX)
+
+
+def parse_grantee(value: object, field: str) -> str:
+    """Check whom a job is shared with: a user name, or ``group:NAME`` for the
+    JupyterHub group NAME. A group name follows the user-name rule (non-empty,
+    at most 255 characters, no whitespace, no ``/``, no control characters).
+    Returned unchanged.
+
+    Raises:
+        InvalidSpec: for ``field``, naming the broken rule.
+    """
+    if not isinstance(value, str):
+        raise InvalidSpec(field, f"user name must be a string, not {type(value).__name__}")
+    if not is_group_grantee(value):
+        return parse_user(value, field)
+    problem = _user_problem(value[len(GROUP_PREFIX) :])
+    if problem is not None:
+        raise InvalidSpec(
+            field,
+            f"group {quote(value)} is invalid: {problem}; use group:NAME, NAME a hub group "
+            f"of at most {USER_NAME_MAX} characters with no whitespace, '/' or control characters",
+        )
     return value
 
 

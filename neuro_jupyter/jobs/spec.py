@@ -26,7 +26,7 @@ from .fields import (
 )
 from .images import parse_image
 from .model import HttpSpec, JobSpec, RestartPolicy
-from .names import parse_job_name, parse_user
+from .names import parse_grantee, parse_job_name
 from .presets import parse_preset_name
 from .volumes import parse_volumes
 
@@ -91,15 +91,15 @@ def parse_env_value(value: object, environ: Mapping[str, str] | None) -> dict[st
 
 
 def parse_share(value: object) -> tuple[str, ...]:
-    """The spec's ``share``: user names to grant write on the new job;
-    duplicates dropped, order kept.
+    """The spec's ``share``: user names and hub groups (``group:NAME``) to
+    grant write on the new job; duplicates dropped, order kept.
 
     Raises:
         InvalidSpec: ``share``.
     """
     if not isinstance(value, (list, tuple)):
-        raise InvalidSpec("share", "share must be a list of user names")
-    return tuple(dict.fromkeys(parse_user(user, "share") for user in value))
+        raise InvalidSpec("share", "share must be a list of user names and group:NAME")
+    return tuple(dict.fromkeys(parse_grantee(grantee, "share") for grantee in value))
 
 
 def _life_span(value: object, default: int) -> int:

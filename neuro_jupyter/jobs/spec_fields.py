@@ -99,7 +99,12 @@ SPEC_FIELDS: tuple[SpecField, ...] = (
         default=RestartPolicy.NEVER.value,
         choices=tuple(policy.value for policy in RestartPolicy),
     ),
-    SpecField("share", "string-list", "Users granted write on the new job.", default=[]),
+    SpecField(
+        "share",
+        "string-list",
+        "Users, and hub groups as group:NAME, granted write on the new job.",
+        default=[],
+    ),
 )
 """The job-spec fields in the REST API's order, with built-in defaults."""
 

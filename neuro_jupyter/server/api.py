@@ -197,7 +197,11 @@ class SharesHandler(NeuroAPIHandler):
 
 
 class ShareHandler(NeuroAPIHandler):
-    """``PUT jobs/{ref}/shares/{user}`` grants, ``DELETE`` revokes."""
+    """``PUT jobs/{ref}/shares/{user}`` grants, ``DELETE`` revokes.
+
+    ``user`` is a user name or ``group:NAME`` (a hub group); tornado has
+    already unescaped it, so ``group%3Aml`` arrives as ``group:ml``.
+    """
 
     @web.authenticated
     @authorized

@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..jobs.model import ListJobsQuery
+from ..jobs.permissions import principals
 from .rows import JOB_COLUMNS
 from .tables import job_tags, jobs, shares
 
 __all__ = ["list_jobs_select", "visible_to"]
 
 
-def visible_to(viewer: str) -> sa.ColumnElement[bool]:
-    """Jobs ``viewer`` owns, or that are shared with them by id or by name.
+def visible_to(viewer: str, groups: Iterable[str] = ()) -> sa.ColumnElement[bool]:
+    """Jobs ``viewer`` owns, or that are shared by id or by name with them or
+    with one of their hub ``groups`` (the grantees of
+    :func:`~neuro_jupyter.jobs.permissions.principals`, the rule the service
+    checks single jobs with).
 
     The first clause only narrows the owner to the viewer and those who share
-    something with them, so the owner-led indexes drive the query; the second
-    is the exact rule.
+    something with one of the viewer's grantees, so the owner-led indexes drive
+    the query (``ix_shares_user_owner`` finds those owners); the second is the
+    exact rule.
     """
+    grantees = sorted(principals(viewer, groups))
     sharing_owners = sa.select(sa.literal(viewer)).union(
-        sa.select(shares.c.owner).where(shares.c.user == viewer)
+        sa.select(shares.c.owner).where(shares.c.user.in_(grantees))
     )
     shared = (
         sa.exists()
-        .where(shares.c.user == viewer)
+        .where(shares.c.user.in_(grantees))
         .where(shares.c.owner == jobs.c.owner)
         .where(shares.c.target.in_([jobs.c.id, jobs.c.name]))
     )
@@ -33,7 +40,7 @@ def visible_to(viewer: str) -> sa.ColumnElement[bool]:
 
 
 def _filters(query: ListJobsQuery) -> list[sa.ColumnElement[bool]]:
-    where: list[sa.ColumnElement[bool]] = [visible_to(query.viewer)]
+    where: list[sa.ColumnElement[bool]] = [visible_to(query.viewer, query.groups)]
     if query.statuses:
         where.append(jobs.c.status.in_(sorted(s.value for s in query.statuses)))
     if query.owners:

@@ -1,4 +1,4 @@
-"""Job names, job references and user names."""
+"""Job names, job references, user names and grantees."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from neuro_jupyter.jobs.errors import InvalidSpec
 from neuro_jupyter.jobs.model import new_job_id
 from neuro_jupyter.jobs.names import (
     JobRef,
+    is_group_grantee,
     is_valid_job_id,
     is_valid_job_name,
+    parse_grantee,
     parse_job_name,
     parse_job_ref,
     parse_user,
@@ -156,4 +158,48 @@ def test_invalid_users(user: object, words: str) -> None:
     with pytest.raises(InvalidSpec) as info:
         parse_user(user, "owner")
     assert info.value.field == "owner"
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "grantee", ["alice", "a@b.c", "group:ml", "group:ML_team-2", "group:" + "g" * 255, "group:名前"]
+)
+def test_valid_grantees(grantee: str) -> None:
+    assert parse_grantee(grantee, "user") == grantee
+
+
+def test_a_group_grantee_is_told_from_a_user() -> None:
+    assert is_group_grantee("group:ml")
+    assert not is_group_grantee("alice")
+    assert not is_group_grantee("groupie")
+    assert not is_group_grantee("ml:group")
+
+
+@pytest.mark.parametrize(
+    ("grantee", "words"),
+    [
+        ("group:", "it is empty"),
+        ("group:" + "g" * 256, "longer than 255"),
+        ("group:m l", "whitespace"),
+        ("group:a/b", "'/'"),
+        ("group:a\x00b", "control character"),
+    ],
+)
+def test_invalid_groups_name_the_group_rule(grantee: str, words: str) -> None:
+    with pytest.raises(InvalidSpec) as info:
+        parse_grantee(grantee, "share")
+    assert info.value.field == "share"
+    assert str(info.value).startswith("group 'group:")
+    assert words in str(info.value)
+    assert "use group:NAME" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("grantee", "words"), [("", "empty"), ("a b", "whitespace"), (3, "string")]
+)
+def test_invalid_user_grantees_name_the_user_rule(grantee: object, words: str) -> None:
+    with pytest.raises(InvalidSpec) as info:
+        parse_grantee(grantee, "user")
+    assert info.value.field == "user"
+    assert "user name" in str(info.value)
     assert words in str(info.value)

@@ -22,11 +22,11 @@ def test_exported_members() -> None:
             "format_duration", "format_env_file", "format_life_span", "format_volume",
             "is_valid_env_name", "is_valid_image", "is_valid_job_id", "is_valid_job_name",
             "parse_command", "parse_description", "parse_duration", "parse_env",
-            "parse_env_file", "parse_env_item", "parse_http", "parse_image", "parse_job_name",
-            "parse_job_ref", "parse_job_spec", "parse_life_span", "parse_permission",
-            "parse_port", "parse_restart", "parse_share", "parse_since", "parse_tag",
-            "parse_tags", "parse_user", "parse_volume", "parse_volume_data", "parse_volumes",
-            "parse_workdir", "spec_fields",
+            "parse_env_file", "parse_env_item", "parse_grantee", "parse_http", "parse_image",
+            "parse_job_name", "parse_job_ref", "parse_job_spec", "parse_life_span",
+            "parse_permission", "parse_port", "parse_restart", "parse_share", "parse_since",
+            "parse_tag", "parse_tags", "parse_user", "parse_volume", "parse_volume_data",
+            "parse_volumes", "parse_workdir", "spec_fields",
         ]
     )  # fmt: skip
     for name in parse.__all__:

@@ -6,7 +6,14 @@ import pytest
 
 from neuro_jupyter.jobs.errors import Forbidden, NotFound
 from neuro_jupyter.jobs.model import Job, JobSpec, Permission, Preset, Share
-from neuro_jupyter.jobs.permissions import ACTIONS, can, not_found, permission_of, require
+from neuro_jupyter.jobs.permissions import (
+    ACTIONS,
+    can,
+    not_found,
+    permission_of,
+    principals,
+    require,
+)
 
 PRESET = Preset("cpu-small", cpu=1.0, memory=2**30)
 
@@ -108,3 +115,65 @@ def test_unknown_action_is_a_programming_error() -> None:
         require(a_job(), "alice", [], "fly")
     with pytest.raises(ValueError, match="unknown job action"):
         can(a_job(), "alice", [], "fly")
+
+
+# -- hub groups (issue 9) -------------------------------------------------------------
+
+
+def test_principals_are_the_user_and_their_groups() -> None:
+    assert principals("bob") == frozenset({"bob"})
+    assert principals("bob", ["ml", "cv"]) == frozenset({"bob", "group:ml", "group:cv"})
+    assert principals("bob", iter(["ml"])) == frozenset({"bob", "group:ml"})
+
+
+def test_a_user_named_like_a_group_is_not_that_group() -> None:
+    assert principals("group:ml") == frozenset()
+    job = a_job()
+    share = Share("alice", "train", "group:ml", Permission.READ)
+    assert permission_of(job, "group:ml", [share]) is None
+    assert permission_of(job, "group:ml", [share], groups=["ml"]) is Permission.READ
+
+
+def test_a_group_share_applies_to_members_only() -> None:
+    job = a_job()
+    share = Share("alice", job.id, "group:ml", Permission.WRITE)
+    assert permission_of(job, "bob", [share], groups=["ml"]) is Permission.WRITE
+    assert permission_of(job, "bob", [share], groups={"cv", "ml"}) is Permission.WRITE
+    assert permission_of(job, "bob", [share]) is None
+    assert permission_of(job, "bob", [share], groups=["cv"]) is None
+    assert permission_of(job, "bob", [share], groups=["group:ml"]) is None
+    # a user called "ml" is not the group
+    assert permission_of(job, "ml", [share]) is None
+
+
+def test_group_shares_follow_the_target_and_owner_rules() -> None:
+    share = Share("carol", "train", "group:ml", Permission.MANAGE)
+    assert permission_of(a_job(), "bob", [share], groups=["ml"]) is None
+    by_name = Share("alice", "train", "group:ml", Permission.READ)
+    assert permission_of(a_job(), "bob", [by_name], groups=["ml"]) is Permission.READ
+    assert permission_of(a_job(name="other"), "bob", [by_name], groups=["ml"]) is None
+
+
+def test_user_and_group_levels_stack_highest_wins() -> None:
+    job = a_job()
+    own = Share("alice", job.id, "bob", Permission.READ)
+    ml = Share("alice", "train", "group:ml", Permission.WRITE)
+    cv = Share("alice", job.id, "group:cv", Permission.MANAGE)
+    assert permission_of(job, "bob", [own, ml], groups=["ml"]) is Permission.WRITE
+    assert permission_of(job, "bob", [own, ml, cv], groups=["ml", "cv"]) is Permission.MANAGE
+    assert permission_of(job, "bob", [own, ml, cv]) is Permission.READ
+    # the owner manages, whatever the groups say
+    assert permission_of(job, "alice", [ml], groups=["ml"]) is Permission.MANAGE
+
+
+def test_require_and_can_take_groups() -> None:
+    job = a_job()
+    share = Share("alice", "train", "group:ml", Permission.READ)
+    assert require(job, "bob", [share], "logs", groups=["ml"]) is Permission.READ
+    assert can(job, "bob", [share], "browse", groups=["ml"])
+    assert not can(job, "bob", [share], "kill", groups=["ml"])
+    assert not can(job, "bob", [share], "view")
+    with pytest.raises(Forbidden, match="kill needs write permission"):
+        require(job, "bob", [share], "kill", groups=["ml"])
+    with pytest.raises(NotFound, match="job train--alice not found"):
+        require(job, "bob", [share], "view", ref="train--alice", groups=["cv"])

@@ -44,7 +44,7 @@ def test_full_spec() -> None:
             "http": {"port": 8080, "auth": False},
             "life_span": "2d3h20min",
             "restart": "on-failure",
-            "share": ["bob", "carol", "bob"],
+            "share": ["bob", "group:ml", "carol", "bob", "group:ml"],
         },
         environ={"HOME": "/home/me"},
     )
@@ -61,7 +61,7 @@ def test_full_spec() -> None:
         http=HttpSpec(8080, auth=False),
         life_span=2 * 86400 + 3 * 3600 + 20 * 60,
         restart=RestartPolicy.ON_FAILURE,
-        share=("bob", "carol"),
+        share=("bob", "group:ml", "carol"),
     )
 
 
@@ -107,6 +107,7 @@ def test_nulls_mean_defaults() -> None:
         ({"image": "u", "restart": "maybe"}, "restart", "use never, on-failure, always"),
         ({"image": "u", "share": "bob"}, "share", "must be a list"),
         ({"image": "u", "share": ["a b"]}, "share", "whitespace"),
+        ({"image": "u", "share": ["group:"]}, "share", "group 'group:' is invalid: it is empty"),
     ],
 )
 def test_rejections(data: dict[str, Any], field: str, words: str) -> None:
