@@ -149,6 +149,29 @@ class NeuroJobs(LoggingConfigurable):
         the request authenticates as. Empty (the default): paths only.""",
     )
 
+    jobs_service_url = Unicode(
+        config=True,
+        help="""On a JupyterHub: the hub's jobs service as users' servers reach
+        it, prefix included (e.g. http://hub:10101/services/neuro/). A
+        server that has it relays {base_url}neuro/api/ there, as its owner,
+        and keeps no registry or backend of its own. Empty (the default):
+        $NEURO_JOBS_SERVICE_URL, else the hub is asked for its service
+        c.NeuroJobs.jobs_service_name; no such service, no relay.""",
+    )
+
+    @default("jobs_service_url")
+    def _default_jobs_service_url(self) -> str:
+        return os.environ.get("NEURO_JOBS_SERVICE_URL", "")
+
+    jobs_service_name = Unicode(
+        "neuro",
+        config=True,
+        help="""The JupyterHub service users' servers relay jobs to (found
+        through the hub's API: the servers' token needs the scopes
+        access:services!service=NAME and read:services!service=NAME, see
+        c.Spawner.server_token_scopes). Empty: never look.""",
+    )
+
     @validate("job_host_template")
     def _validate_job_host_template(self, proposal: dict[str, Any]) -> str:
         value = str(proposal["value"])

@@ -14,6 +14,7 @@ from typing import Any
 
 from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.extension.application import ExtensionApp
+from traitlets import Any as AnyTrait
 from traitlets import Instance
 
 from ..config import NeuroJobs
@@ -55,22 +56,46 @@ class NeuroJobsApp(ExtensionApp):
     neuro = Instance(NeuroJobs, allow_none=True)
     service = Instance(JobService, allow_none=True)
 
+    relay = AnyTrait(None, allow_none=True, help="The hub's jobs service this server relays to.")
+
+    relays = True
+    """Whether this server may relay to a hub's jobs service (not the service itself)."""
+
     def initialize_settings(self) -> None:
-        """Build the service and export the API's address to child processes."""
+        """Build the service (or find the hub's) and export the API's address to child processes."""
         assert self.serverapp is not None
         self.neuro = NeuroJobs(parent=self)
+        self.settings[API_PATH_KEY] = self.api_path
+        if self.relays and self._find_relay():
+            self._export_environment()
+            return
         self.service = self.neuro.make_service(
             jobs_dir=os.path.join(self.neuro.data_dir, "jobs"),
             storage_root=self.neuro.storage_root,
             default_workdir=self.serverapp.root_dir,
         )
         self.settings[SERVICE_KEY] = self.service
-        self.settings[API_PATH_KEY] = self.api_path
         self.settings[SINGLE_USER_KEY] = self._single_user()
         self.settings[PROXY_CLIENT_KEY] = make_proxy_client()
         self.settings[PROXY_TIMEOUT_KEY] = self.neuro.proxy_timeout
         self._export_environment()
         self._publish()
+
+    def _find_relay(self) -> bool:
+        """Under a JupyterHub with a jobs service: relay to it (and run no jobs here)."""
+        from ..hub.relay import RELAY_KEY, find_jobs_service
+
+        assert self.neuro is not None
+        self.relay = find_jobs_service(
+            self.neuro.jobs_service_url, self.neuro.jobs_service_name, os.environ, self.log
+        )
+        if self.relay is None:
+            return False
+        self.log.info("neuro: jobs run by the hub's jobs service at %s", self.relay.url)
+        self.settings[RELAY_KEY] = self.relay
+        self.settings[PROXY_CLIENT_KEY] = make_proxy_client()
+        self.settings[PROXY_TIMEOUT_KEY] = self.neuro.proxy_timeout
+        return True
 
     def _single_user(self) -> str | None:
         """The owner of every request, where the server's login names no user."""
@@ -83,6 +108,11 @@ class NeuroJobsApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         """Add the API and proxy routes (ExtensionApp prefixes ``base_url``)."""
+        if self.relay is not None:
+            from ..hub.relay import relay_handlers
+
+            self.handlers.extend(relay_handlers())
+            return
         self.handlers.extend(api_handlers(self.api_path))
         self.handlers.extend(proxy_handlers(self.jobs_path))
         assert self.service is not None and self.serverapp is not None
@@ -101,7 +131,9 @@ class NeuroJobsApp(ExtensionApp):
 
     def _publish(self) -> None:
         """Tell the service where this server publishes jobs (their URL, prefix, hosts)."""
-        assert self.serverapp is not None and self.neuro is not None and self.service is not None
+        if self.service is None:  # relaying: the hub's jobs service publishes them
+            return
+        assert self.serverapp is not None and self.neuro is not None
         base_url = self.serverapp.base_url
         addresses = self.neuro.job_addresses(
             base_url, self.serverapp.connection_url, self.jobs_path
@@ -112,8 +144,8 @@ class NeuroJobsApp(ExtensionApp):
         """Adopt live jobs at start-up; the port is final now, export it again."""
         self._export_environment()
         self._publish()
-        assert self.service is not None
-        await self.service.ready()
+        if self.service is not None:
+            await self.service.ready()
 
     async def stop_extension(self) -> None:
         """Stop watching jobs; the jobs themselves keep running."""

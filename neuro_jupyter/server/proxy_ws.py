@@ -54,7 +54,8 @@ class WebSocketProxyMixin(WebSocketHandler):
     """Relays an authorised WebSocket to the job.
 
     The handler provides ``upstream_ws_url``, ``upstream_label``,
-    ``upstream_headers()``, ``refuse(status, message)`` and the
+    ``upstream_headers()``, ``refuse(status, message)``,
+    ``refuse_unreachable(error)`` and the
     ``neuro_proxy_timeout`` setting.
     """
 
@@ -102,7 +103,7 @@ class WebSocketProxyMixin(WebSocketHandler):
             return
         except (OSError, web.HTTPError) as exc:
             handler.log.info("%s: %s", handler.upstream_label, exc)
-            handler.refuse(502, f"{handler.upstream_label} refused the connection")
+            handler.refuse_unreachable(exc)
             return
         await WebSocketHandler.get(self, *args)
 

@@ -145,6 +145,10 @@ class UpstreamRelayHandler(WebSocketProxyMixin, JupyterHandler):  # type: ignore
         """Answer ``status`` with ``message``; nothing went upstream."""
         raise NotImplementedError
 
+    def refuse_unreachable(self, error: Exception) -> None:
+        """Answer for an upstream that refused the connection or broke it before answering."""
+        self.refuse(502, f"{self.upstream_label} refused the connection or broke it")
+
     def answer_header(self, name: str, value: str) -> str | None:
         """An upstream answer header as the visitor gets it (None: dropped)."""
         return value
@@ -206,7 +210,7 @@ class UpstreamRelayHandler(WebSocketProxyMixin, JupyterHandler):  # type: ignore
             return
         except aiohttp.ClientError as exc:
             self.log.info("%s: %s", self.upstream_label, exc)
-            self.refuse(502, f"{self.upstream_label} refused the connection or broke it")
+            self.refuse_unreachable(exc)
             return
         try:
             self._answer_head(response)
