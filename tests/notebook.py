@@ -25,10 +25,15 @@ from tests.real_server import TOKEN, RealServer
 
 
 class ServerKernel:
-    """A kernel of ``server``, made and ended through its REST API."""
+    """A kernel of ``server``, made and ended through its REST API.
 
-    def __init__(self, server: RealServer, runtime_dir: Path) -> None:
+    ``server`` is anything with the neuro API's root as ``api`` (a
+    :class:`RealServer`, or a user's server under a hub with that user's ``token``).
+    """
+
+    def __init__(self, server: Any, runtime_dir: Path, token: str = TOKEN) -> None:
         self.server = server
+        self.token = token
         data = self._call("POST", "api/kernels", {"name": "python3"})
         self.id: str = data["id"]
         self.connection_file = runtime_dir / f"kernel-{self.id}.json"
@@ -44,7 +49,7 @@ class ServerKernel:
             root + path,
             data=None if body is None else json.dumps(body).encode(),
             method=method,
-            headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"},
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             raw = response.read()

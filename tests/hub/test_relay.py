@@ -1,0 +1,154 @@
+"""Users' servers under a real JupyterHub relay neuro/api to the jobs service.
+
+alice's server is a real ``jupyterhub-singleuser`` started by the hub; its
+kernels and terminals reach the API with no setup, and her jobs live on in
+the service when the server stops.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from tests.hub.realhub import VENV_BIN, RealHub, api, wait_job
+from tests.notebook import ServerKernel, run_cells
+
+
+@pytest.fixture(scope="module")
+def alice_server(hub: RealHub) -> Iterator[str]:
+    """alice's server, running; her token for it."""
+    hub.start_server("alice")
+    yield hub.server_token("alice")
+
+
+@pytest.fixture
+def service(hub: RealHub) -> Iterator[httpx.Client]:
+    """alice on the jobs service itself (not through her server)."""
+    with api(hub.service_url, hub.service_token("alice")) as client:
+        yield client
+
+
+def runtime_dir(hub: RealHub, user: str) -> object:
+    return hub.dir / "home" / user / ".local" / "share" / "jupyter" / "runtime"
+
+
+def test_a_kernel_runs_jobs_on_the_service_and_a_terminal_lists_them(
+    hub: RealHub, alice_server: str, service: httpx.Client
+) -> None:
+    server = SimpleNamespace(api=hub.server_api("alice"))
+    kernel = ServerKernel(server, runtime_dir(hub, "alice"), alice_server)  # type: ignore[arg-type]
+    try:
+        out = run_cells(
+            kernel,
+            "%load_ext neuro_jupyter",
+            "%neuro run --name hello ubuntu echo hello from the hub",
+            "import os; print(os.environ['NEURO_API_URL'])",
+            "%neuro run --detach --name long ubuntu sleep 120",
+            "%neuro exec long -- echo inside the job",
+        )
+    finally:
+        kernel.shutdown()
+    assert "hello from the hub" in out[1], out
+    assert out[2].strip().endswith("/user/alice/neuro/api/v1/"), out
+    assert "inside the job" in out[4], out
+
+    hello = service.get("jobs/hello").json()
+    assert (hello["owner"], hello["status"], hello["exit_code"]) == ("alice", "succeeded", 0)
+
+    name = httpx.post(
+        f"{hub.url}user/alice/api/terminals",
+        headers={"Authorization": f"token {alice_server}"},
+        timeout=30,
+    ).json()["name"]
+    seen = ""
+    url = f"ws://127.0.0.1:{hub.public_port}/user/alice/terminals/websocket/{name}"
+    with connect(url, additional_headers={"Authorization": f"token {alice_server}"}) as terminal:
+        # A login shell: its PATH is the system's, so name the venv's command.
+        terminal.send(json.dumps(["stdin", f"{VENV_BIN}/neuro-jupyter ps\r"]))
+        deadline = time.monotonic() + 60
+        while "long" not in seen.split("neuro-jupyter ps", 1)[-1]:  # the output, not the echo
+            assert time.monotonic() < deadline, seen
+            try:
+                message = json.loads(terminal.recv(timeout=1))
+            except TimeoutError:
+                continue
+            if message[0] == "stdout":
+                seen += message[1]
+    assert "running" in seen
+    service.delete("jobs/long")
+
+
+def test_the_relay_streams_logs_as_they_are_written(
+    hub: RealHub, alice_server: str, service: httpx.Client
+) -> None:
+    with api(hub.server_api("alice"), alice_server) as relay:
+        ticker(relay, service)
+
+
+def ticker(relay: httpx.Client, service: httpx.Client) -> None:
+    spec = {
+        "image": "ubuntu",
+        "name": "ticker",
+        "command": "bash -c 'echo first; sleep 30; echo last'",
+    }
+    assert relay.post("jobs", json=spec).status_code == 201
+    with relay.stream("GET", "jobs/ticker/logs", params={"follow": "true"}) as response:
+        assert response.status_code == 200
+        first = next(response.iter_raw())
+    assert first.startswith(b"first")  # 30 s before the job ends: nothing was buffered
+    service.delete("jobs/ticker")
+
+
+def test_jobs_outlive_the_users_server(
+    hub: RealHub, alice_server: str, service: httpx.Client
+) -> None:
+    with api(hub.server_api("alice"), alice_server) as relay:
+        start_outliving_job(relay)
+    hub.stop_server("alice")
+    assert service.get("jobs/outlive").json()["status"] == "running"
+    done = wait_job(service, "outlive", lambda j: j["status"] != "running")
+    assert (done["status"], done["exit_code"]) == ("succeeded", 0)
+
+    hub.start_server("alice")
+    with api(hub.server_api("alice"), hub.server_token("alice")) as relay:
+        log = relay.get("jobs/outlive/logs").text
+    assert log == "".join(f"line {i}\n" for i in range(1, 7))
+
+
+def start_outliving_job(relay: httpx.Client) -> None:
+    spec = {
+        "image": "ubuntu",
+        "name": "outlive",
+        "command": "bash -c 'for i in 1 2 3 4 5 6; do echo line $i; sleep 1; done'",
+    }
+    assert relay.post("jobs", json=spec).status_code == 201
+    wait_job(relay, "outlive", lambda j: j["status"] == "running")
+
+
+def test_only_the_servers_owner_is_relayed(hub: RealHub, alice_server: str) -> None:
+    # bob may not reach alice's server at all: the hub refuses him first.
+    bob = hub.token("bob", ["access:servers!user=bob"])
+    refused = httpx.get(
+        f"{hub.server_api('alice')}jobs", headers={"Authorization": f"token {bob}"}, timeout=30
+    )
+    assert refused.status_code in (403, 404)
+    anonymous = httpx.get(f"{hub.server_api('alice')}jobs", timeout=30)
+    assert anonymous.status_code == 403
+
+
+def test_a_job_address_on_the_users_server_leads_to_the_service(
+    hub: RealHub, alice_server: str
+) -> None:
+    response = httpx.get(
+        f"{hub.url}user/alice/neuro/jobs/site--alice/page?x=1",
+        headers={"Authorization": f"token {alice_server}"},
+        timeout=30,
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/services/neuro/jobs/site--alice/page?x=1"
