@@ -256,6 +256,12 @@ class RealHub:
         """The neuro API as ``user``'s server relays it (through the hub's proxy)."""
         return f"{self.url}user/{user}/neuro/api/v1/"
 
+    def server_direct_api(self, user: str) -> str:
+        """The neuro API of ``user``'s server on its own port (no proxy in front)."""
+        process = psutil.Process(self.server_pid(user))
+        ports = [c.laddr.port for c in process.net_connections("tcp") if c.status == "LISTEN"]
+        return f"http://127.0.0.1:{ports[0]}/user/{user}/neuro/api/v1/"
+
     def server_pid(self, user: str) -> int:
         model = self.admin("GET", f"users/{user}").json()
         pid: int = model["servers"][""]["state"]["pid"]
