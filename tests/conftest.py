@@ -19,7 +19,7 @@ from traitlets.config import Config
 
 from tests.openapi_check import OpenAPIChecker
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.hub.fixtures"]
 
 # Jobs outlive the servers that start them (by design), so the tests end their
 # own: every job of this run inherits this mark through its server's

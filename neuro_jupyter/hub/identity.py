@@ -60,6 +60,12 @@ class JobsServiceIdentityProvider(JupyterHubIdentityProvider):  # type: ignore[m
         self.hub_auth._persist_url_token_if_set(handler)
         return found
 
+    def login_cookie_names(self) -> tuple[list[str], list[str]]:
+        """Cookies a job must never receive: the service's login and OAuth state,
+        and the hub's own (names, name prefixes)."""
+        hub_auth = self.hub_auth
+        return [hub_auth.cookie_name], [hub_auth.state_cookie_name, "jupyterhub-"]
+
 
 class HubScopeAuthorizer(Authorizer):  # type: ignore[misc]
     """Lets in the callers holding the service's access scope (checked again, to be safe)."""

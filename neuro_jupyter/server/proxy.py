@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from jupyter_server._tz import utcnow
 from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import ensure_async
 from tornado import web
 from tornado.httputil import url_concat
@@ -72,17 +73,41 @@ _OURS = frozenset(
 SANDBOX_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads"
 
 
-def visitor_cookies(header_values: Iterable[str], drop: Iterable[str]) -> str:
-    """The ``Cookie`` pairs the job may see: all but Jupyter's login ones."""
+def visitor_cookies(
+    header_values: Iterable[str], drop: Iterable[str], drop_prefixes: Iterable[str] = ()
+) -> str:
+    """The ``Cookie`` pairs the job may see: all but the login's ones.
+
+    ``drop`` names cookies to leave out; ``drop_prefixes`` starts of names
+    (``username-`` always: jupyter_server's per-port login cookies).
+    """
     dropped = set(drop)
+    prefixes = ("username-", *drop_prefixes)
     kept = []
     for value in header_values:
         for pair in value.split(";"):
             name = pair.split("=", 1)[0].strip()
-            if not name or name in dropped or name.startswith("username-"):
+            if not name or name in dropped or name.startswith(prefixes):
                 continue
             kept.append(pair.strip())
     return "; ".join(kept)
+
+
+def login_cookies(handler: JupyterHandler) -> tuple[list[str], list[str]]:
+    """The names (and name prefixes) of the cookies that log a visitor in here.
+
+    An identity provider may name more with ``login_cookie_names()``, as the
+    JupyterHub jobs service's does (HubOAuth's cookie and its OAuth state).
+    """
+    provider = handler.identity_provider
+    names = [provider.get_cookie_name(handler), "_xsrf"]
+    prefixes: list[str] = []
+    more = getattr(provider, "login_cookie_names", None)
+    if more is not None:
+        extra_names, extra_prefixes = more()
+        names += extra_names
+        prefixes += extra_prefixes
+    return names, prefixes
 
 
 def scope_cookie(set_cookie: str, prefix: str) -> str:
@@ -205,8 +230,8 @@ class JobProxyHandler(ServiceMixin, UpstreamRelayHandler):  # type: ignore[misc]
             for k, v in self.request.headers.get_all()
             if k.lower() not in drop
         ]
-        login_cookie = self.identity_provider.get_cookie_name(self)
-        cookies = visitor_cookies(self.request.headers.get_list("Cookie"), [login_cookie, "_xsrf"])
+        names, prefixes = login_cookies(self)
+        cookies = visitor_cookies(self.request.headers.get_list("Cookie"), names, prefixes)
         if cookies:
             headers.append(("Cookie", cookies))
         headers += [

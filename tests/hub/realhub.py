@@ -29,6 +29,8 @@ import psutil
 from tests.real_server import free_port
 
 PASSWORD = "hub-test-password"
+ADMIN_PASSWORD = "hub-test-admin-password-0123456789abcdef"  # admins have their own (≥ 32)
+ADMINS = ("carol",)
 ADMIN_TOKEN = "neuro-test-admin-token-0123456789"
 USERS = ("alice", "bob", "carol")
 SERVICE = "neuro"
@@ -48,13 +50,16 @@ c.JupyterHub.cookie_secret_file = env["HUB_DIR"] + "/cookie_secret"
 c.JupyterHub.pid_file = env["HUB_DIR"] + "/hub.pid"
 c.JupyterHub.authenticator_class = "shared-password"
 c.SharedPasswordAuthenticator.user_password = env["HUB_PASSWORD"]
+c.SharedPasswordAuthenticator.admin_password = env["HUB_ADMIN_PASSWORD"]
 c.Authenticator.allowed_users = {"alice", "bob", "carol"}
 # carol is a hub admin: admins see no one's jobs unless shared.
 c.Authenticator.admin_users = {"carol"}
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = env["HUB_DIR"] + "/home/{username}"
 c.Spawner.cmd = [env["HUB_VENV_BIN"] + "/jupyterhub-singleuser"]
-c.Spawner.args = ["--allow-root", "--LocalBackend.poll_interval=0.05"]
+# The UI tests drive the lab through window.jupyterapp.
+c.Spawner.args = ["--allow-root", "--LocalBackend.poll_interval=0.05",
+                  "--LabApp.expose_app_in_browser=True"]
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 60
 c.Spawner.http_timeout = 60
@@ -137,6 +142,7 @@ class RealHub:
             HUB_CHP_API=f"http://127.0.0.1:{free_port()}",
             HUB_CHP=chp_command(),
             HUB_PASSWORD=PASSWORD,
+            HUB_ADMIN_PASSWORD=ADMIN_PASSWORD,
             HUB_ADMIN_TOKEN=ADMIN_TOKEN,
             HUB_VENV_BIN=str(VENV_BIN),
             HUB_SERVICE_URL=f"http://127.0.0.1:{self.service_port}",
@@ -285,10 +291,15 @@ class RealHub:
         assert xsrf is not None, page.text
         response = client.post(
             "hub/login?next=/hub/home",
-            data={"username": user, "password": PASSWORD, "_xsrf": xsrf.group(1)},
+            data={"username": user, "password": password_of(user), "_xsrf": xsrf.group(1)},
         )
         assert response.status_code == 200 and "/hub/home" in str(response.url), response.text
         return client
+
+
+def password_of(user: str) -> str:
+    """What ``user`` logs in to the hub with."""
+    return ADMIN_PASSWORD if user in ADMINS else PASSWORD
 
 
 def api(url: str, token: str) -> httpx.Client:

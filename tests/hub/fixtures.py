@@ -1,4 +1,4 @@
-"""One real JupyterHub per test session (about 4 s to start)."""
+"""One real JupyterHub per test session (about 4 s to start), for tests/hub and tests/ui."""
 
 from __future__ import annotations
 
