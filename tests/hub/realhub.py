@@ -262,6 +262,10 @@ class RealHub:
         """The neuro API as ``user``'s server relays it (through the hub's proxy)."""
         return f"{self.url}user/{user}/neuro/api/v1/"
 
+    def runtime_dir(self, user: str) -> Path:
+        """Where ``user``'s server writes its kernels' connection files."""
+        return self.dir / "home" / user / ".local" / "share" / "jupyter" / "runtime"
+
     def server_direct_api(self, user: str) -> str:
         """The neuro API of ``user``'s server on its own port (no proxy in front)."""
         process = psutil.Process(self.server_pid(user))

@@ -34,15 +34,11 @@ def service(hub: RealHub) -> Iterator[httpx.Client]:
         yield client
 
 
-def runtime_dir(hub: RealHub, user: str) -> object:
-    return hub.dir / "home" / user / ".local" / "share" / "jupyter" / "runtime"
-
-
 def test_a_kernel_runs_jobs_on_the_service_and_a_terminal_lists_them(
     hub: RealHub, alice_server: str, service: httpx.Client
 ) -> None:
     server = SimpleNamespace(api=hub.server_api("alice"))
-    kernel = ServerKernel(server, runtime_dir(hub, "alice"), alice_server)  # type: ignore[arg-type]
+    kernel = ServerKernel(server, hub.runtime_dir("alice"), alice_server)
     try:
         out = run_cells(
             kernel,

@@ -7,11 +7,13 @@ the hub's next poll of its managed services).
 from __future__ import annotations
 
 import signal
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
 from tests.hub.realhub import RealHub, api, wait_job
+from tests.notebook import ServerKernel, run_cells
 
 TICKS = 12
 
@@ -51,6 +53,15 @@ def test_the_service_killed_mid_job_keeps_its_jobs_and_the_relay_says_so(hub: Re
         assert down.json()["error"].startswith("jobs service unavailable at http://127.0.0.1:")
         refused = relay.post("jobs", json={"image": "ubuntu", "name": "never", "command": "true"})
         assert refused.status_code == 503
+        # The magics say it in one line, with no traceback.
+        server = SimpleNamespace(api=hub.server_api("alice"))
+        kernel = ServerKernel(server, hub.runtime_dir("alice"), hub.server_token("alice"))
+        try:
+            _, said = run_cells(kernel, "%load_ext neuro_jupyter", "%neuro ps")
+        finally:
+            kernel.shutdown()
+        assert "jobs service unavailable at http://127.0.0.1:" in said, said
+        assert "Traceback" not in said
 
         hub.wait_service(timeout=90)  # the hub polls its services every ~30 s
         done = wait_job(service, "survivor", lambda j: j["status"] != "running", timeout=60)
