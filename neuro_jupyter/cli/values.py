@@ -21,6 +21,7 @@ from ..jobs.parse import (
     parse_duration,
     parse_env_file,
     parse_env_item,
+    parse_http_port,
     parse_image,
     parse_job_name,
     parse_job_ref,
@@ -42,6 +43,7 @@ __all__ = [
     "duration",
     "env_file",
     "env_item",
+    "http_port",
     "image",
     "job_name",
     "job_ref",
@@ -101,8 +103,26 @@ duration = _checked(_keep(lambda text: parse_duration(text, "life_span")), "dura
 restart = _checked(lambda text: parse_restart(text).value, "restart")
 permission = _checked(lambda text: parse_permission(text).name.lower(), "permission")
 user = _checked(lambda text: parse_user(text, "user"), "user")
-since = _checked(_keep(lambda text: parse_since(text, datetime.now(timezone.utc))), "since")
+http_port = _checked(parse_http_port, "http_port")
 ps_format = _checked(_keep(parse_ps_format), "ps_format")
+
+
+def since(text: str) -> str | None:
+    """A ``--since``/``--until`` time for the server: a duration ago is kept
+    (``1d2h``); an ISO time is read as this machine's local time when it has no
+    zone (as Neu.ro's client reads it) and sent as UTC; empty is None (no filter).
+    """
+    try:
+        moment = parse_since(text, datetime.now(timezone.utc), zone=None)
+    except InvalidSpec as error:
+        raise argparse.ArgumentTypeError(error.rule) from None
+    if moment is None:
+        return None
+    try:
+        parse_duration(text, "since")
+    except InvalidSpec:
+        return moment.isoformat()
+    return text.strip()
 
 
 def env_item(text: str) -> tuple[str, str]:
