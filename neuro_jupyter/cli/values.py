@@ -17,6 +17,7 @@ from typing import TypeVar
 from ..jobs.errors import InvalidSpec
 from ..jobs.model import JobStatus
 from ..jobs.parse import (
+    localize_time,
     parse_description,
     parse_duration,
     parse_env_file,
@@ -116,13 +117,7 @@ def since(text: str) -> str | None:
         moment = parse_since(text, datetime.now(timezone.utc), zone=None)
     except InvalidSpec as error:
         raise argparse.ArgumentTypeError(error.rule) from None
-    if moment is None:
-        return None
-    try:
-        parse_duration(text, "since")
-    except InvalidSpec:
-        return moment.isoformat()
-    return text.strip()
+    return None if moment is None else localize_time(text)
 
 
 def env_item(text: str) -> tuple[str, str]:

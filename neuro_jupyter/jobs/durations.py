@@ -22,6 +22,7 @@ __all__ = [
     "MAX_DURATION",
     "format_duration",
     "format_life_span",
+    "localize_time",
     "parse_duration",
     "parse_life_span",
     "parse_since",
@@ -161,6 +162,24 @@ def parse_since(
         f"time {quote(value)} is invalid: use an ISO-8601 month, date or time "
         "(2024-05, 2024-05-01 or 2024-05-01T12:00:00Z) or a duration ago (2h, 1d12h)",
     )
+
+
+def localize_time(value: str) -> str:
+    """A client's ``--since``/``--until`` text as it goes to the server: an ISO
+    time without a zone is read as this machine's local time and written in UTC
+    with its zone (``2024-05-01T00:00:00+00:00``), since the server reads a
+    zone-less time as UTC. Anything else (a duration, a time with a zone, empty
+    or invalid text) goes without its surrounding whitespace, for the server to
+    judge.
+    """
+    text = value.strip()
+    try:
+        moment = _parse_iso(text)
+        if moment is None or moment.tzinfo is not None:
+            return text
+        return _as_utc(moment, None).isoformat()
+    except (OverflowError, ValueError, OSError):
+        return text
 
 
 _MONTH_RE = re.compile(r"(\d{4})-(\d{2})")

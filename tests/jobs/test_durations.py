@@ -12,6 +12,7 @@ from neuro_jupyter.jobs.durations import (
     MAX_DURATION,
     format_duration,
     format_life_span,
+    localize_time,
     parse_duration,
     parse_life_span,
     parse_since,
@@ -189,6 +190,35 @@ def test_a_naive_time_is_read_as_local_time_with_no_zone(
 
 def test_since_naive_now_is_utc() -> None:
     assert parse_since("1h", NOW.replace(tzinfo=None)) == NOW - timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        ("2024-01-02T05:34:05", "2024-01-02T00:04:05+00:00"),
+        (" 2024-05\n", "2024-04-30T18:30:00+00:00"),
+        ("2024-05-01", "2024-04-30T18:30:00+00:00"),
+        ("2024-05-01T00:00Z", "2024-05-01T00:00Z"),  # a zone: sent as typed
+        ("2024-05-01T00:00+02:00", "2024-05-01T00:00+02:00"),
+        (" 1d2h ", "1d2h"),
+        ("", ""),
+        ("yesterday", "yesterday"),  # the server judges it
+    ],
+)
+def test_a_client_sends_its_local_time_with_its_zone(
+    monkeypatch: pytest.MonkeyPatch, text: str, sent: str
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # +05:30, no daylight saving
+    time.tzset()
+    try:
+        assert localize_time(text) == sent
+        if text != "yesterday":  # and it means the same moment to the server
+            assert parse_since(sent, NOW) == parse_since(text, NOW, zone=None)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ def test_exported_members() -> None:
             "MAX_DURATION", "SPEC_FIELDS", "SPEC_KEYS", "JobRef", "SpecField", "command_argv",
             "format_duration", "format_env_file", "format_life_span", "format_volume",
             "is_valid_env_name", "is_valid_image", "is_valid_job_id", "is_valid_job_name",
+            "localize_time",
             "parse_command", "parse_description", "parse_duration", "parse_env",
             "parse_env_file", "parse_env_item", "parse_http", "parse_http_port", "parse_image",
             "parse_job_name", "parse_job_ref", "parse_job_spec", "parse_life_span",
