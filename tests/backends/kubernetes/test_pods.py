@@ -11,6 +11,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from neuro_jupyter.backends.environment import job_environment
 from neuro_jupyter.backends.kubernetes.conventions import CONVENTIONS, parse_conventions
 from neuro_jupyter.backends.kubernetes.pods import (
     DEADLINE_EXCEEDED,
@@ -20,7 +21,6 @@ from neuro_jupyter.backends.kubernetes.pods import (
     pod_manifest,
     storage_sub_path,
 )
-from neuro_jupyter.backends.launching import job_environment
 from neuro_jupyter.jobs.addresses import JobAddresses
 from neuro_jupyter.jobs.errors import InvalidSpec
 from neuro_jupyter.jobs.model import (
