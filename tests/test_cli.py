@@ -125,15 +125,16 @@ def test_env_from_here_and_env_files(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("FROM_HERE", "local value")
     monkeypatch.delenv("NOT_SET", raising=False)
     first = tmp_path / "a.env"
-    first.write_text("\ufeff# comment\n\nA=file\nB=file\n", encoding="utf-8")
+    first.write_text("\ufeff# comment\n\nA=file\nexport B=file\n", encoding="utf-8")
     second = tmp_path / "b.env"
-    second.write_text("B=second\nC=second\n", encoding="utf-8")
+    second.write_text("export  B=second\nC=second\nexport D.E=x\n", encoding="utf-8")
     command = parse(
         f"run --env-file {first} -e A=option -e FROM_HERE -e NOT_SET --env-file {second} ubuntu"
     )
     assert isinstance(command, RunCommand)
     assert command.env == {
-        "A": "option", "B": "second", "C": "second", "FROM_HERE": "local value", "NOT_SET": "",
+        "A": "option", "B": "second", "C": "second", "D.E": "x", "FROM_HERE": "local value",
+        "NOT_SET": "",
     }  # fmt: skip
 
 
