@@ -53,15 +53,16 @@ RUN_CASES = [
      RunCommand("ubuntu", env={"A": "1", "B": "x=y"}, workdir="/work")),
     ("run --http 8085 --no-http-auth --browse --keep-prefix filebrowser/filebrowser --port 8085",
      RunCommand("filebrowser/filebrowser", ("--port", "8085"), http_port=8085,
-                http_auth=False, keep_prefix=True, browse=True)),
-    ("run --http 80 --http-auth ubuntu", RunCommand("ubuntu", http_port=80, http_auth=True)),
+                http_auth=False, keep_prefix=True, browse=True, old_http=True)),
+    ("run --http 80 --http-auth ubuntu",
+     RunCommand("ubuntu", http_port=80, http_auth=True, old_http=True)),
     # --http-port is Neu.ro's spelling, --http its deprecated alias; 0 is no port (issue 13).
     ("run --http-port 8080 ubuntu", RunCommand("ubuntu", http_port=8080)),
     ("run --http-port 8085 --no-http-auth --browse --keep-prefix ubuntu",
      RunCommand("ubuntu", http_port=8085, http_auth=False, keep_prefix=True, browse=True)),
     ("run --http-port 80 --http-auth ubuntu", RunCommand("ubuntu", http_port=80, http_auth=True)),
     ("run --http-port 0 ubuntu", RunCommand("ubuntu")),
-    ("run --http 0 ubuntu", RunCommand("ubuntu")),
+    ("run --http 0 ubuntu", RunCommand("ubuntu", old_http=True)),
     ("run --http-port ' 8080\n' ubuntu", RunCommand("ubuntu", http_port=8080)),
     # One whitespace rule for every value (issue 13).
     ("run --life-span ' 1d' -n ' test ' -s 'cpu-small ' --tag ' a' --restart ' never'"
@@ -170,8 +171,8 @@ BAD = [
     ("run --env-file /nonexistent/x.env ubuntu", "run", "cannot read env file"),
     ("run --http -1 ubuntu", "run", "port '-1' is invalid: use a whole number from 1 to 65535"),
     ("run --http 70000 ubuntu", "run", "port 70000 is invalid"),
-    ("run --http 80x ubuntu", "run", "argument --http-port/--http: port '80x' is invalid"),
-    ("run --http-port 80x ubuntu", "run", "argument --http-port/--http: port '80x' is invalid"),
+    ("run --http 80x ubuntu", "run", "argument --http: port '80x' is invalid"),
+    ("run --http-port 80x ubuntu", "run", "argument --http-port: port '80x' is invalid"),
     ("run --restart sometimes ubuntu", "run", "restart policy 'sometimes' is unknown"),
     ("run -w rel ubuntu", "run", "workdir 'rel' is invalid: it must be absolute"),
     ("run --tag 'a b' ubuntu", "run", "argument --tag"),
@@ -240,6 +241,13 @@ def test_every_parser_refuses_abbreviations() -> None:
     found = list(parsers(build_parser()))
     assert len(found) > 20  # the top, every command, `job` and its commands, `config show`
     assert all(not parser.allow_abbrev for parser in found)
+
+
+def test_the_old_http_spelling_is_hidden_from_the_help() -> None:
+    with pytest.raises(HelpRequested) as caught:
+        parse("run -h")
+    assert "--http-port PORT" in caught.value.text
+    assert "--http " not in caught.value.text and "--http," not in caught.value.text
 
 
 def test_help_says_naive_times_are_local() -> None:

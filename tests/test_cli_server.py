@@ -180,6 +180,9 @@ def test_browse_opens_the_http_url(an_env: dict[str, str], tmp_path: Path) -> No
     url = seen.read_text().strip()
     assert url.startswith("http://127.0.0.1:") and "/neuro/jobs/web--" in url
     assert f"Http URL: {url}\n" in done.stdout
+    assert done.stderr == "--http is deprecated: use --http-port\n"  # as Neu.ro warns
+    again = cli(an_env, "job", "generate-run-command", "web").stdout
+    assert " --http-port 8000 " in again and "--http " not in again
     cli(an_env, "kill", "web")
 
 

@@ -54,7 +54,16 @@ def _build_run(ns: argparse.Namespace) -> Command:
         workdir=ns.workdir, http_port=ns.http_port, http_auth=ns.http_auth is not False,
         keep_prefix=ns.keep_prefix, life_span=ns.life_span, restart=ns.restart,
         share=tuple(ns.share), detach=ns.detach, browse=ns.browse, widget=ns.widget,
+        old_http=getattr(ns, "old_http", False),
     )  # fmt: skip
+
+
+class _OldHttp(argparse.Action):
+    """``--http PORT``: ``--http-port PORT``, remembered so that ``run`` warns."""
+
+    def __call__(self, parser: Any, ns: argparse.Namespace, value: Any, option: Any = None) -> None:
+        setattr(ns, self.dest, value)
+        ns.old_http = True
 
 
 def _add_run(subparsers: Any, name: str) -> argparse.ArgumentParser:
@@ -70,9 +79,11 @@ def _add_run(subparsers: Any, name: str) -> argparse.ArgumentParser:
     p.add_argument("--env-file", action="append", default=[], type=values.env_file,
                    metavar="PATH", help="VAR=VAL lines; -e overrides (repeatable)")  # fmt: skip
     p.add_argument("-w", "--workdir", type=values.workdir, help="working directory")
-    p.add_argument("--http-port", "--http", dest="http_port", type=values.http_port,
-                   metavar="PORT", help="expose this HTTP port; 0 = none "
-                   "(--http is the old spelling)")  # fmt: skip
+    p.add_argument("--http-port", type=values.http_port, metavar="PORT",
+                   help="expose this HTTP port; 0 = none")  # fmt: skip
+    # Neu.ro's deprecated alias: hidden from the help, accepted with a warning.
+    p.add_argument("--http", dest="http_port", type=values.http_port, action=_OldHttp,
+                   help=argparse.SUPPRESS)  # fmt: skip
     p.add_argument("--http-auth", dest="http_auth", action="store_true", default=None,
                    help="only you and users it is shared with open it (default)")  # fmt: skip
     p.add_argument("--no-http-auth", dest="http_auth", action="store_false",
