@@ -84,6 +84,8 @@ OTHER_CASES = [
      PsCommand(("pending", "running"), True, ("ME", "bob"), "job390", ("a", "b"), "1d",
                "2024-05-01T00:00Z", True, "id,status")),
     ("ps --since '' --until ' '", PsCommand()),  # empty: no filter, as Neu.ro
+    ("ps -o ' ME' -o 'bob ' -s ' running' -t ' a' -n ' job390'",
+     PsCommand(("running",), owners=("ME", "bob"), tags=("a",), name="job390")),
     ("ps --since ' 2h\n' --until 2024-05-01T02:00+02:00",
      PsCommand(since="2h", until="2024-05-01T02:00+02:00")),
     ("logs --since '' test", LogsCommand("test")),

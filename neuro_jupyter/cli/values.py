@@ -151,7 +151,7 @@ def status(text: str) -> str:
 
 def owner(text: str) -> str:
     """A user name, or ``ME`` for the current user (kept as ``ME``)."""
-    return "ME" if text == "ME" else user(text)
+    return "ME" if text.strip() == "ME" else user(text)
 
 
 def timeout(text: str) -> float:
