@@ -2,7 +2,8 @@
 
 Names are what a job's environment can hold, as Neu.ro accepts them: any
 printable ASCII characters but ``=`` and spaces, so ``A-B`` and ``A.B`` are
-names as well as ``PATH`` (Kubernetes takes the same set). Surrounding
+names as well as ``PATH`` (Kubernetes takes the same set from 1.32, where
+RelaxedEnvironmentVariableValidation is on by default). Surrounding
 whitespace of a name is ignored; values are strings without NUL, kept as
 written. ``VAR=secret:KEY`` has no special meaning here (there are no platform
 secrets): the value is the literal text.
@@ -84,8 +85,9 @@ def parse_env_item(value: object, environ: Mapping[str, str] | None) -> tuple[st
 def parse_env_file(text: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Parse an env file: ``VAR=VAL`` or ``export VAR=VAL`` lines; blank lines
     and ``#`` lines are skipped, a leading UTF-8 BOM and leading whitespace are
-    ignored, the value is kept as written up to the line end. A bare ``VAR`` line copies from
-    ``environ`` as in :func:`parse_env_item` (rejected when it is None).
+    ignored, the value is kept as written up to the line end. A bare ``VAR``
+    line copies from ``environ`` as in :func:`parse_env_item` (rejected when
+    it is None).
     Later lines win.
 
     Raises:
