@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,8 +53,24 @@ RUN_CASES = [
      RunCommand("ubuntu", env={"A": "1", "B": "x=y"}, workdir="/work")),
     ("run --http 8085 --no-http-auth --browse --keep-prefix filebrowser/filebrowser --port 8085",
      RunCommand("filebrowser/filebrowser", ("--port", "8085"), http_port=8085,
-                http_auth=False, keep_prefix=True, browse=True)),
-    ("run --http 80 --http-auth ubuntu", RunCommand("ubuntu", http_port=80, http_auth=True)),
+                http_auth=False, keep_prefix=True, browse=True, old_http=True)),
+    ("run --http 80 --http-auth ubuntu",
+     RunCommand("ubuntu", http_port=80, http_auth=True, old_http=True)),
+    # --http-port is Neu.ro's spelling, --http its deprecated alias; 0 is no port (issue 13).
+    ("run --http-port 8080 ubuntu", RunCommand("ubuntu", http_port=8080)),
+    ("run --http-port 8085 --no-http-auth --browse --keep-prefix ubuntu",
+     RunCommand("ubuntu", http_port=8085, http_auth=False, keep_prefix=True, browse=True)),
+    ("run --http-port 80 --http-auth ubuntu", RunCommand("ubuntu", http_port=80, http_auth=True)),
+    ("run --http-port 0 ubuntu", RunCommand("ubuntu")),
+    ("run --http 0 ubuntu", RunCommand("ubuntu", old_http=True)),
+    ("run --http-port ' 8080\n' ubuntu", RunCommand("ubuntu", http_port=8080)),
+    # One whitespace rule for every value (issue 13).
+    ("run --life-span ' 1d' -n ' test ' -s 'cpu-small ' --tag ' a' --restart ' never'"
+     " -w ' /w' -v ' storage:a:/a ' ' ubuntu '",
+     RunCommand("ubuntu", life_span=" 1d", name="test", preset="cpu-small", tags=("a",),
+                restart="never", workdir="/w", volumes=(" storage:a:/a ",))),
+    ("run -v 'storage:my%20dir:/d' -e A-B=1 -e A.B=2 ubuntu",
+     RunCommand("ubuntu", volumes=("storage:my%20dir:/d",), env={"A-B": "1", "A.B": "2"})),
     ("run --detach --life-span 2d3h20min --restart on-failure --share bob --share eve ubuntu",
      RunCommand("ubuntu", detach=True, life_span="2d3h20min", restart="on-failure",
                 share=("bob", "eve"))),
@@ -61,10 +80,16 @@ RUN_CASES = [
 
 OTHER_CASES = [
     ("ps", PsCommand()),
-    ("ps -s pending -s running -a -o ME -o bob -n job390 -t a -t b --since 1d --until 2024-05-01"
-     " -q --format 'id,status'",
+    ("ps -s pending -s running -a -o ME -o bob -n job390 -t a -t b --since 1d"
+     " --until 2024-05-01T00:00Z -q --format 'id,status'",
      PsCommand(("pending", "running"), True, ("ME", "bob"), "job390", ("a", "b"), "1d",
-               "2024-05-01", True, "id,status")),
+               "2024-05-01T00:00Z", True, "id,status")),
+    ("ps --since '' --until ' '", PsCommand()),  # empty: no filter, as Neu.ro
+    ("ps -o ' ME' -o 'bob ' -s ' running' -t ' a' -n ' job390'",
+     PsCommand(("running",), owners=("ME", "bob"), tags=("a",), name="job390")),
+    ("ps --since ' 2h\n' --until 2024-05-01T02:00+02:00",
+     PsCommand(since="2h", until="2024-05-01T02:00+02:00")),
+    ("logs --since '' test", LogsCommand("test")),
     ("job ls --status failed", PsCommand(("failed",))),
     ("job ps", PsCommand()),
     ("status test", StatusCommand("test")),
@@ -106,15 +131,16 @@ def test_env_from_here_and_env_files(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("FROM_HERE", "local value")
     monkeypatch.delenv("NOT_SET", raising=False)
     first = tmp_path / "a.env"
-    first.write_text("\ufeff# comment\n\nA=file\nB=file\n", encoding="utf-8")
+    first.write_text("\ufeff# comment\n\nA=file\nexport B=file\n", encoding="utf-8")
     second = tmp_path / "b.env"
-    second.write_text("B=second\nC=second\n", encoding="utf-8")
+    second.write_text("export  B=second\nC=second\nexport D.E=x\n", encoding="utf-8")
     command = parse(
         f"run --env-file {first} -e A=option -e FROM_HERE -e NOT_SET --env-file {second} ubuntu"
     )
     assert isinstance(command, RunCommand)
     assert command.env == {
-        "A": "option", "B": "second", "C": "second", "FROM_HERE": "local value", "NOT_SET": "",
+        "A": "option", "B": "second", "C": "second", "D.E": "x", "FROM_HERE": "local value",
+        "NOT_SET": "",
     }  # fmt: skip
 
 
@@ -146,17 +172,34 @@ BAD = [
     ("run -v storage:a:/m/../x ubuntu", "run", "'..'"),
     ("run --life-span 1h1d ubuntu", "run", "argument --life-span: duration '1h1d' is invalid"),
     ("run --life-span 20 ubuntu", "run", "is invalid"),
-    ("run -e 1X=2 ubuntu", "run", "env name '1X' is invalid"),
+    ("run -e 'X Y=2' ubuntu", "run", "env name 'X Y' is invalid"),
     ("run --env-file /nonexistent/x.env ubuntu", "run", "cannot read env file"),
-    ("run --http 0 ubuntu", "run", "port 0 is invalid"),
-    ("run --http 80x ubuntu", "run", "argument --http: port must be"),
+    ("run --http -1 ubuntu", "run", "port '-1' is invalid: use a whole number from 1 to 65535"),
+    ("run --http 70000 ubuntu", "run", "port 70000 is invalid"),
+    ("run --http 80x ubuntu", "run", "argument --http: port '80x' is invalid"),
+    ("run --http-port 80x ubuntu", "run", "argument --http-port: port '80x' is invalid"),
     ("run --restart sometimes ubuntu", "run", "restart policy 'sometimes' is unknown"),
     ("run -w rel ubuntu", "run", "workdir 'rel' is invalid: it must be absolute"),
     ("run --tag 'a b' ubuntu", "run", "argument --tag"),
     ("run -s Big! ubuntu", "run", "preset name 'Big!' is invalid"),
     ("run UBUNTU", "run", "image 'UBUNTU' is invalid"),
-    ("run --no-http-auth ubuntu", "run", "need --http PORT"),
-    ("run --browse ubuntu", "run", "need --http PORT"),
+    ("run --no-http-auth ubuntu", "run", "need --http-port PORT"),
+    ("run --browse ubuntu", "run", "need --http-port PORT"),
+    ("run --http-port 0 --http-auth ubuntu", "run", "need --http-port PORT (not 0)"),
+    ("run --http 0 --no-http-auth ubuntu", "run", "need --http-port PORT (not 0)"),
+    ("run --http-port 0 --browse ubuntu", "run", "need --http-port PORT (not 0)"),
+    ("run -v storage:a%2Fb:/m ubuntu", "run", "escaped '/'"),
+    ("run -v storage:%2e%2E/x:/m ubuntu", "run", "contains '..'"),
+    ("run image://cluster/name", "run", "the project or the name is missing"),
+    ("ps --since 2024-13", "ps", "time '2024-13' is invalid"),
+    # No prefix matching: a shortened option is no option (issue 13).
+    ("run --life 1d ubuntu", "run", "unrecognized arguments: --life"),
+    ("run --http-p 80 ubuntu", "run", "unrecognized arguments"),
+    ("run --desc x ubuntu", "run", "unrecognized arguments"),
+    ("ps --stat running", "ps", "unrecognized arguments: --stat"),
+    ("job ls --al", "job ls", "unrecognized arguments: --al"),
+    ("logs --time test", "logs", "unrecognized arguments: --time"),
+    ("share --rev job:test bob", "share", "unrecognized arguments: --rev"),
     ("run", "run", "the following arguments are required: IMAGE"),
     ("run --bogus ubuntu", "run", "unrecognized arguments: --bogus"),
     ("ps -s sleeping", "ps", "unknown status 'sleeping'"),
@@ -193,6 +236,48 @@ def test_bad_input_is_one_usage_line_and_the_rule(line: str, where: str, rule: s
     assert usage.startswith(f"usage: {prog} ")
     assert message.startswith(f"{prog}: error: ")
     assert rule in message
+
+
+def test_every_parser_refuses_abbreviations() -> None:
+    def parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from parsers(sub)
+
+    found = list(parsers(build_parser()))
+    assert len(found) > 20  # the top, every command, `job` and its commands, `config show`
+    assert all(not parser.allow_abbrev for parser in found)
+
+
+def test_the_old_http_spelling_is_hidden_from_the_help() -> None:
+    with pytest.raises(HelpRequested) as caught:
+        parse("run -h")
+    assert "--http-port PORT" in caught.value.text
+    assert "--http " not in caught.value.text and "--http," not in caught.value.text
+
+
+def test_help_says_naive_times_are_local() -> None:
+    for line in ("ps -h", "logs -h", "job ls -h"):
+        with pytest.raises(HelpRequested) as caught:
+            parse(line)
+        assert "your local time unless it has a zone" in " ".join(caught.value.text.split())
+
+
+def test_naive_times_are_the_clients_local_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # +05:30 all year
+    time.tzset()
+    try:
+        assert parse("ps --since 2024-05-01T05:30 --until 2024-05") == PsCommand(
+            since="2024-05-01T00:00:00+00:00", until="2024-04-30T18:30:00+00:00"
+        )
+        assert parse("logs --since 2024-05-01 test") == LogsCommand(
+            "test", "2024-04-30T18:30:00+00:00"
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 @pytest.mark.parametrize("line", ["-h", "run -h", "ps --help", "job status -h", "config show -h"])

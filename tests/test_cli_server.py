@@ -6,10 +6,16 @@ whole module; each test runs the command the way a user types it.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import re
+import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,6 +140,43 @@ def test_exec_generate_and_bump(an_env: dict[str, str]) -> None:
     cli(an_env, "kill", "box")
 
 
+def _set_window(fd: int, rows: int, cols: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def test_exec_tty_follows_the_terminals_resizes(an_env: dict[str, str]) -> None:
+    # Issue 13: in a real terminal the job's shell learns each new window size.
+    cli(an_env, "run", "--detach", "-n", "sized", "ubuntu", "sleep", "60")
+    script = "stty size; while read line; do stty size; done"
+    pid, master = pty.fork()
+    if pid == 0:  # the child: neuro-jupyter exec -t, on the pty as its terminal
+        os.execve(CLI[0], [*CLI, "exec", "-t", "sized", "--", "sh", "-c", script], an_env)
+    seen = b""
+    try:
+        _set_window(master, 25, 100)
+
+        def sizes() -> list[bytes]:
+            nonlocal seen
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                seen += os.read(master, 4096)
+            return re.findall(rb"(\d+) (\d+)\r?\n", seen)
+
+        deadline = time.monotonic() + 30
+        while not sizes() and time.monotonic() < deadline:
+            pass
+        assert sizes()[0] == (b"25", b"100"), seen
+        _set_window(master, 20, 90)  # the kernel sends SIGWINCH to neuro-jupyter
+        while sizes()[-1] != (b"20", b"90") and time.monotonic() < deadline:
+            os.write(master, b"\n")  # each line makes the job print its size again
+        assert sizes()[-1] == (b"20", b"90"), seen
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+        os.close(master)
+        cli(an_env, "kill", "sized")
+
+
 def test_browse_opens_the_http_url(an_env: dict[str, str], tmp_path: Path) -> None:
     seen = tmp_path / "seen"
     browser = tmp_path / "browser"
@@ -146,6 +189,9 @@ def test_browse_opens_the_http_url(an_env: dict[str, str], tmp_path: Path) -> No
     url = seen.read_text().strip()
     assert url.startswith("http://127.0.0.1:") and "/neuro/jobs/web--" in url
     assert f"Http URL: {url}\n" in done.stdout
+    assert done.stderr == "--http is deprecated: use --http-port\n"  # as Neu.ro warns
+    again = cli(an_env, "job", "generate-run-command", "web").stdout
+    assert " --http-port 8000 " in again and "--http " not in again
     cli(an_env, "kill", "web")
 
 

@@ -104,6 +104,31 @@ def test_tables_are_html_with_escaping_and_links(kernel: ServerKernel) -> None:
     run_cells(kernel, "%neuro kill linked")
 
 
+def test_neuro_spellings_work_in_a_notebook(kernel: ServerKernel) -> None:
+    # Issue 13: --http-port (and --http 0 = none), decoded volumes, stripped values,
+    # Neu.ro's env names, an empty --since, a month as --since.
+    (run,) = run_cells(
+        kernel,
+        "%neuro run --detach --name spelled --http-port 8080 --no-http-auth --life-span ' 2h'"
+        " -e A-B=1 -v 'storage:my%20dir:/d:ro' ubuntu sleep 30",
+    )
+    assert "Name: spelled" in run and "Traceback" not in run, run
+    status, listed, none = run_cells(
+        kernel,
+        "%neuro status spelled",
+        "%neuro ps --since '' --until ''",
+        "%neuro ps --since 9999-12",
+    )
+    assert "spelled--" in status and "storage:my%20dir:/d:ro" in status, status
+    assert "spelled" in listed
+    assert "spelled" not in none
+    (unexposed,) = run_cells(
+        kernel, "job = %neuro run --detach --http 0 ubuntu true\nprint(job.http_url)"
+    )
+    assert unexposed.strip().endswith("None"), unexposed
+    run_cells(kernel, "%neuro kill spelled")
+
+
 def test_a_tqdm_bar_ends_as_one_bar(kernel: ServerKernel) -> None:
     script = (
         "import time, tqdm\\n"
@@ -166,6 +191,10 @@ def test_a_value_returned_last_is_not_shown_twice(kernel: ServerKernel) -> None:
         ("%neuro run --preset", "expected one argument"),
         ("%neuro run --name Bad_Name ubuntu true", "job name"),
         ("%neuro run --life-span 1h1d ubuntu true", "life"),
+        ("%neuro run --life 1d ubuntu true", "unrecognized arguments: --life"),
+        ("%neuro run --http-port 0 --no-http-auth ubuntu true", "need --http-port PORT"),
+        ("%neuro run image://cluster/name true", "the project or the name is missing"),
+        ("%neuro ps --stat running", "unrecognized arguments: --stat"),
         ("%neuro frobnicate", "invalid choice"),
         ("%neuro status", "the following arguments are required"),
         ("%%neuro ps\necho body", "only `run` takes a cell"),

@@ -205,7 +205,7 @@ class BrowseCommand:
         """Open the URL, or say why there is none."""
         job = ctx.client.job(self.job)
         if not job.http_url:
-            ctx.out.error(f"Job {self.job} has no Http URL: run it with --http PORT")
+            ctx.out.error(f"Job {self.job} has no Http URL: run it with --http-port PORT")
             return Result(1, job)
         browse(ctx, job.http_url)
         return Result(0, job)

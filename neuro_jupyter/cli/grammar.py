@@ -39,10 +39,11 @@ def _drop_dashes(words: Sequence[str]) -> tuple[str, ...]:
 
 
 def _build_run(ns: argparse.Namespace) -> Command:
-    if ns.http is None and ns.http_auth is not None:
-        ns._parser.error("--http-auth and --no-http-auth need --http PORT")
-    if ns.http is None and (ns.browse or ns.keep_prefix):
-        ns._parser.error("--browse and --keep-prefix need --http PORT")
+    # As Neu.ro: --http-port 0 is no port, and then these options are errors.
+    if ns.http_port is None and ns.http_auth is not None:
+        ns._parser.error("--http-auth and --no-http-auth need --http-port PORT (not 0)")
+    if ns.http_port is None and (ns.browse or ns.keep_prefix):
+        ns._parser.error("--browse and --keep-prefix need --http-port PORT (not 0)")
     env: dict[str, str] = {}
     for file_env in ns.env_file:
         env.update(file_env)
@@ -50,10 +51,19 @@ def _build_run(ns: argparse.Namespace) -> Command:
     return RunCommand(
         image=ns.image, command=_drop_dashes(ns.cmd), preset=ns.preset, name=ns.name,
         tags=tuple(ns.tag), description=ns.description, volumes=tuple(ns.volume), env=env,
-        workdir=ns.workdir, http_port=ns.http, http_auth=ns.http_auth is not False,
+        workdir=ns.workdir, http_port=ns.http_port, http_auth=ns.http_auth is not False,
         keep_prefix=ns.keep_prefix, life_span=ns.life_span, restart=ns.restart,
         share=tuple(ns.share), detach=ns.detach, browse=ns.browse, widget=ns.widget,
+        old_http=getattr(ns, "old_http", False),
     )  # fmt: skip
+
+
+class _OldHttp(argparse.Action):
+    """``--http PORT``: ``--http-port PORT``, remembered so that ``run`` warns."""
+
+    def __call__(self, parser: Any, ns: argparse.Namespace, value: Any, option: Any = None) -> None:
+        setattr(ns, self.dest, value)
+        ns.old_http = True
 
 
 def _add_run(subparsers: Any, name: str) -> argparse.ArgumentParser:
@@ -69,7 +79,11 @@ def _add_run(subparsers: Any, name: str) -> argparse.ArgumentParser:
     p.add_argument("--env-file", action="append", default=[], type=values.env_file,
                    metavar="PATH", help="VAR=VAL lines; -e overrides (repeatable)")  # fmt: skip
     p.add_argument("-w", "--workdir", type=values.workdir, help="working directory")
-    p.add_argument("--http", type=values.port, metavar="PORT", help="expose this HTTP port")
+    p.add_argument("--http-port", type=values.http_port, metavar="PORT",
+                   help="expose this HTTP port; 0 = none")  # fmt: skip
+    # Neu.ro's deprecated alias: hidden from the help, accepted with a warning.
+    p.add_argument("--http", dest="http_port", type=values.http_port, action=_OldHttp,
+                   help=argparse.SUPPRESS)  # fmt: skip
     p.add_argument("--http-auth", dest="http_auth", action="store_true", default=None,
                    help="only you and users it is shared with open it (default)")  # fmt: skip
     p.add_argument("--no-http-auth", dest="http_auth", action="store_false",
@@ -88,6 +102,13 @@ def _add_run(subparsers: Any, name: str) -> argparse.ArgumentParser:
     return p
 
 
+_TIME_HELP = (
+    "an ISO date or time (2024-05, 2024-05-01, 2024-05-01T12:00; your local "
+    "time unless it has a zone such as Z or +02:00) or a duration ago (1d2h); "
+    "empty = no filter"
+)
+
+
 def _build_ps(ns: argparse.Namespace) -> Command:
     return PsCommand(
         statuses=tuple(ns.status), all=ns.all, owners=tuple(ns.owner), name=ns.name,
@@ -104,8 +125,8 @@ def _add_ps(subparsers: Any, name: str) -> argparse.ArgumentParser:
                    help="a user, ME for you (repeatable)")  # fmt: skip
     p.add_argument("-n", "--name", type=values.job_name, help="exact job name")
     p.add_argument("-t", "--tag", action="append", default=[], type=values.tag)
-    p.add_argument("--since", type=values.since, help="created since: ISO time or 1d2h ago")
-    p.add_argument("--until", type=values.since, help="created until: ISO time or 1d2h ago")
+    p.add_argument("--since", type=values.since, help=f"created since: {_TIME_HELP}")
+    p.add_argument("--until", type=values.since, help=f"created until: {_TIME_HELP}")
     p.add_argument("-q", "--quiet", action="store_true", help="ids only")
     p.add_argument("--format", type=values.ps_format, help="columns, e.g. 'id name status when'")
     return p
@@ -119,7 +140,7 @@ def _with_job(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def _add_logs(subparsers: Any, name: str) -> argparse.ArgumentParser:
     build: Builder = lambda ns: LogsCommand(ns.job, ns.since, ns.timestamps)  # noqa: E731
     p = _with_job(subcommand(subparsers, name, "[OPTIONS] JOB", "Print the job's output", build))
-    p.add_argument("--since", type=values.since, help="from: ISO time or 1h ago")
+    p.add_argument("--since", type=values.since, help=f"from: {_TIME_HELP}")
     p.add_argument("--timestamps", action="store_true", help="prefix each line with its time")
     return p
 

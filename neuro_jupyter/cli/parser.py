@@ -40,7 +40,16 @@ class HelpRequested(Exception):
 
 
 class CommandParser(argparse.ArgumentParser):
-    """An ArgumentParser that raises instead of printing and exiting."""
+    """An ArgumentParser that raises instead of printing and exiting.
+
+    Options must be spelled out: argparse's prefix matching (``--life`` for
+    ``--life-span``) is off, as in Neu.ro's click, so a typo never silently
+    picks another option. Every subcommand's parser is of this class too.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Raise :class:`UsageError` with this parser's usage line."""

@@ -26,7 +26,7 @@ def _options(job: Job) -> list[str]:
     if job.workdir:
         words += ["--workdir", job.workdir]
     if job.http_port is not None:
-        words += ["--http", str(job.http_port)]
+        words += ["--http-port", str(job.http_port)]
         if not job.http_auth:
             words.append("--no-http-auth")
         if job.raw.get("http", {}).get("keep_prefix"):

@@ -55,6 +55,8 @@ class RunCommand:
     browse: bool = False
     #: Notebooks only: the magics show a JobMonitor; a terminal follows as text.
     widget: bool = False
+    #: The port came as ``--http``, Neu.ro's deprecated spelling: warn, as Neu.ro does.
+    old_http: bool = False
 
     def spec(self, default_life_span: str | None = None) -> dict[str, Any]:
         """The REST job spec (``POST jobs``); unset fields are left to the server.
@@ -86,6 +88,8 @@ class RunCommand:
         """Start the job, print its header and pending changes, then follow it."""
         if self.widget and not ctx.in_notebook:
             ctx.out.error("--widget shows a monitor in a notebook: following the job as text")
+        if self.old_http:
+            ctx.out.error("--http is deprecated: use --http-port")
         job = ctx.client.run(self.spec(ctx.user_config.life_span))
         ctx.out.show(View(render_run_header(job, ctx.prog), render_run_header_html(job, ctx.prog)))
         try:

@@ -17,11 +17,13 @@ from typing import TypeVar
 from ..jobs.errors import InvalidSpec
 from ..jobs.model import JobStatus
 from ..jobs.parse import (
+    localize_time,
     parse_description,
     parse_duration,
     parse_env_file,
     parse_env_item,
     parse_grantee,
+    parse_http_port,
     parse_image,
     parse_job_name,
     parse_job_ref,
@@ -44,6 +46,7 @@ __all__ = [
     "env_file",
     "env_item",
     "grantee",
+    "http_port",
     "image",
     "job_name",
     "job_ref",
@@ -105,8 +108,20 @@ permission = _checked(lambda text: parse_permission(text).name.lower(), "permiss
 user = _checked(lambda text: parse_user(text, "user"), "user")
 grantee = _checked(lambda text: parse_grantee(text, "user"), "grantee")
 """Whom a job is shared with: a user name, or ``group:NAME`` for a hub group."""
-since = _checked(_keep(lambda text: parse_since(text, datetime.now(timezone.utc))), "since")
+http_port = _checked(parse_http_port, "http_port")
 ps_format = _checked(_keep(parse_ps_format), "ps_format")
+
+
+def since(text: str) -> str | None:
+    """A ``--since``/``--until`` time for the server: a duration ago is kept
+    (``1d2h``); an ISO time is read as this machine's local time when it has no
+    zone (as Neu.ro's client reads it) and sent as UTC; empty is None (no filter).
+    """
+    try:
+        moment = parse_since(text, datetime.now(timezone.utc), zone=None)
+    except InvalidSpec as error:
+        raise argparse.ArgumentTypeError(error.rule) from None
+    return None if moment is None else localize_time(text)
 
 
 def env_item(text: str) -> tuple[str, str]:
@@ -140,7 +155,7 @@ def status(text: str) -> str:
 
 def owner(text: str) -> str:
     """A user name, or ``ME`` for the current user (kept as ``ME``)."""
-    return "ME" if text == "ME" else user(text)
+    return "ME" if text.strip() == "ME" else user(text)
 
 
 def timeout(text: str) -> float:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import MappingProxyType
@@ -23,6 +24,29 @@ def parse_time(value: str) -> datetime:
 
 def _maybe_time(value: str | None) -> datetime | None:
     return None if value is None else parse_time(value)
+
+
+_RENDERERS: dict[str, Callable[[Any], str]] = {}
+# Rendering depends on the models, not the other way round: the render package
+# registers its renderers here when it is imported (issue 13).
+_RENDER_PACKAGE = "neuro_jupyter.render"
+
+
+def register_renderer(kind: str, render: Callable[[Any], str]) -> None:
+    """Make ``render`` show models of ``kind`` (``job/html``, ``job/text``)."""
+    _RENDERERS[kind] = render
+
+
+def renderer(kind: str) -> Callable[[Any], str]:
+    """The renderer of ``kind``; the render package is imported on first need,
+    the one place the models reach it (by name, so nothing here imports it).
+
+    Raises:
+        KeyError: no renderer of that kind exists.
+    """
+    if kind not in _RENDERERS:
+        importlib.import_module(_RENDER_PACKAGE)
+    return _RENDERERS[kind]
 
 
 @dataclass(frozen=True)
@@ -128,14 +152,10 @@ class Job:
         return self.id
 
     def _repr_html_(self) -> str:
-        from ..render import render_status_html  # type: ignore[import-untyped]
-
-        return str(render_status_html(self))
+        return renderer("job/html")(self)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from ..render import render_status_text  # type: ignore[import-untyped]
-
-        p.text(str(render_status_text(self)))
+        p.text(renderer("job/text")(self))
 
 
 @dataclass(frozen=True)

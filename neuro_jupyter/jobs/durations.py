@@ -1,25 +1,28 @@
 """Durations: Neu.ro's ``2d3h20m`` grammar, life spans, and ``ps --since`` times.
 
 The grammar is ``(\\d+d)?(\\d+h)?(\\d+(m|min))?(\\d+s)?``: parts in that order,
-no spaces, at least one part; ``0`` alone means zero. Durations are capped at
-100 years (:data:`MAX_DURATION`) so that every accepted value fits the store
-and date arithmetic. Unlike the Neu.ro server, life spans under a minute are
-accepted: the local backend can honour them, and tests use them.
+no spaces inside (surrounding whitespace is ignored), at least one part; ``0``
+alone means zero. Durations are capped at 100 years (:data:`MAX_DURATION`) so
+that every accepted value fits the store and date arithmetic. Unlike the Neu.ro
+server, life spans under a minute are accepted: the local backend can honour
+them, and tests use them.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from ._quote import quote
+from ._text import stripped
 from .errors import InvalidSpec
 
 __all__ = [
     "MAX_DURATION",
     "format_duration",
     "format_life_span",
+    "localize_time",
     "parse_duration",
     "parse_life_span",
     "parse_since",
@@ -39,6 +42,7 @@ def parse_duration(value: object, field: str) -> int:
     Raises:
         InvalidSpec: for ``field``: not a str, breaks the grammar, or over 100 years.
     """
+    value = stripped(value)
     if not isinstance(value, str):
         raise InvalidSpec(field, f"duration must be a string, not {type(value).__name__}")
     if value == "0":
@@ -111,17 +115,26 @@ def format_life_span(seconds: int) -> str:
     return format_duration(seconds)
 
 
-def _as_utc(moment: datetime) -> datetime:
+def _as_utc(moment: datetime, zone: tzinfo | None) -> datetime:
+    """``moment`` in UTC; a naive one is read in ``zone`` (None: this machine's local time)."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
+        if zone is None:
+            return moment.astimezone(timezone.utc)  # naive: Python reads it as local time
+        moment = moment.replace(tzinfo=zone)
     return moment.astimezone(timezone.utc)
 
 
-def parse_since(value: object, now: datetime, field: str = "since") -> datetime:
-    """A point in time for ``ps --since/--until``: ISO-8601 or "that long ago".
+def parse_since(
+    value: object, now: datetime, field: str = "since", *, zone: tzinfo | None = timezone.utc
+) -> datetime | None:
+    """A point in time for ``ps --since/--until`` and ``logs --since``: ISO-8601
+    or "that long ago"; an empty value means no bound (None).
 
-    ``2024-05-01``, ``2024-05-01T12:00:00`` (naive means UTC),
-    ``2024-05-01T12:00:00+02:00`` and a trailing ``Z`` are absolute; a duration
+    ``2024-05`` (a month), ``2024-05-01``, ``2024-05-01T12:00:00``,
+    ``2024-05-01T12:00:00+02:00`` and a trailing ``Z`` are absolute; a time
+    without a zone is read in ``zone``: UTC by default (the REST API, which
+    cannot know a client's zone), or with ``zone=None`` the local time of this
+    machine, as Neu.ro's client reads it (the CLI and the magics). A duration
     (``2h``, ``1d12h``, ``0``) means ``now`` minus it. The result is aware UTC.
 
     Raises:
@@ -130,29 +143,56 @@ def parse_since(value: object, now: datetime, field: str = "since") -> datetime:
     if not isinstance(value, str):
         raise InvalidSpec(field, f"time must be a string, not {type(value).__name__}")
     text = value.strip()
+    if not text:
+        return None
     try:
         ago: int | None = parse_duration(text, field)
     except InvalidSpec:
         ago = None
     try:
         if ago is not None:
-            return _as_utc(now) - timedelta(seconds=ago)
+            return _as_utc(now, timezone.utc) - timedelta(seconds=ago)
         moment = _parse_iso(text)
         if moment is not None:
-            return _as_utc(moment)
-    except OverflowError:
+            return _as_utc(moment, zone)
+    except (OverflowError, ValueError, OSError):
         raise InvalidSpec(field, f"time {quote(value)} is out of range") from None
     raise InvalidSpec(
         field,
-        f"time {quote(value)} is invalid: use an ISO-8601 date or time "
-        "(2024-05-01 or 2024-05-01T12:00:00Z) or a duration ago (2h, 1d12h)",
+        f"time {quote(value)} is invalid: use an ISO-8601 month, date or time "
+        "(2024-05, 2024-05-01 or 2024-05-01T12:00:00Z) or a duration ago (2h, 1d12h)",
     )
 
 
+def localize_time(value: str) -> str:
+    """A client's ``--since``/``--until`` text as it goes to the server: an ISO
+    time without a zone is read as this machine's local time and written in UTC
+    with its zone (``2024-05-01T00:00:00+00:00``), since the server reads a
+    zone-less time as UTC. Anything else (a duration, a time with a zone, empty
+    or invalid text) goes without its surrounding whitespace, for the server to
+    judge.
+    """
+    text = value.strip()
+    try:
+        moment = _parse_iso(text)
+        if moment is None or moment.tzinfo is not None:
+            return text
+        return _as_utc(moment, None).isoformat()
+    except (OverflowError, ValueError, OSError):
+        return text
+
+
+_MONTH_RE = re.compile(r"(\d{4})-(\d{2})")
+
+
 def _parse_iso(text: str) -> datetime | None:
-    """An ISO-8601 date or date-time, or None; a bare number is not taken as a date."""
-    if not text or text.isdigit():
+    """An ISO-8601 month, date or date-time, or None; a bare number is not taken as a date."""
+    if not text or text.isdigit() or not text.isascii():
         return None
+    month = _MONTH_RE.fullmatch(text)
+    if month is not None:
+        year, number = int(month.group(1)), int(month.group(2))
+        return datetime(year, number, 1) if year >= 1 and 1 <= number <= 12 else None
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:

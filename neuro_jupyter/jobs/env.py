@@ -1,8 +1,15 @@
 """Environment variables: ``-e VAR=VAL``, ``-e VAR``, ``--env-file`` and the spec's ``env``.
 
-Names follow ``^[A-Za-z_][A-Za-z0-9_]*$``; values are strings without NUL.
-``VAR=secret:KEY`` has no special meaning here (there are no platform secrets):
-the value is the literal text.
+Names are what a job's environment can hold, as Neu.ro accepts them: any
+printable ASCII characters but ``=`` and spaces, so ``A-B`` and ``A.B`` are
+names as well as ``PATH`` (Kubernetes takes the same set from 1.32, where
+RelaxedEnvironmentVariableValidation is on by default). Surrounding
+whitespace of a name is ignored; values are strings without NUL, kept as
+written. ``VAR=secret:KEY`` has no special meaning here (there are no platform
+secrets): the value is the literal text.
+
+An env file has ``VAR=VAL`` lines, ``export VAR=VAL`` as a shell would source
+it, blank lines and ``#`` comments.
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ __all__ = [
 ]
 
 FIELD = "env"
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NAME_RULE = "use letters, digits and underscores, not starting with a digit"
+_NAME_RE = re.compile(r"[!-<>-~]+")
+_NAME_RULE = "use printable ASCII characters other than '=' and spaces"
+_EXPORT_RE = re.compile(r"export\s+")
 
 
 def is_valid_env_name(value: object) -> bool:
@@ -32,6 +40,7 @@ def is_valid_env_name(value: object) -> bool:
 
 
 def _check_name(name: str, where: str = "") -> str:
+    name = name.strip()
     if not _NAME_RE.fullmatch(name):
         raise InvalidSpec(FIELD, f"{where}env name {quote(name)} is invalid: {_NAME_RULE}")
     return name
@@ -61,7 +70,7 @@ def parse_env_item(value: object, environ: Mapping[str, str] | None) -> tuple[st
     if not isinstance(value, str):
         raise InvalidSpec(FIELD, f"env item must be a string, not {type(value).__name__}")
     name, sep, val = value.partition("=")
-    _check_name(name)
+    name = _check_name(name)
     if not sep:
         if environ is None:
             raise InvalidSpec(
@@ -74,10 +83,11 @@ def parse_env_item(value: object, environ: Mapping[str, str] | None) -> tuple[st
 
 
 def parse_env_file(text: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Parse an env file: ``VAR=VAL`` lines; blank lines and ``#`` lines are
-    skipped, a leading UTF-8 BOM and leading whitespace are ignored, the value
-    is kept as written up to the line end. A bare ``VAR`` line copies from
-    ``environ`` as in :func:`parse_env_item` (rejected when it is None).
+    """Parse an env file: ``VAR=VAL`` or ``export VAR=VAL`` lines; blank lines
+    and ``#`` lines are skipped, a leading UTF-8 BOM and leading whitespace are
+    ignored, the value is kept as written up to the line end. A bare ``VAR``
+    line copies from ``environ`` as in :func:`parse_env_item` (rejected when
+    it is None).
     Later lines win.
 
     Raises:
@@ -88,6 +98,9 @@ def parse_env_file(text: str, environ: Mapping[str, str] | None = None) -> dict[
         line = raw.removesuffix("\r").lstrip()
         if not line or line.startswith("#"):
             continue
+        export = _EXPORT_RE.match(line)
+        if export is not None:  # a name holds no space: "export A=1" is no name
+            line = line[export.end() :]
         try:
             name, value = parse_env_item(line, environ)
         except InvalidSpec as error:
@@ -100,10 +113,13 @@ def format_env_file(env: Mapping[str, str]) -> str:
     """Write ``env`` as env-file text; the inverse of :func:`parse_env_file`.
 
     Raises:
-        ValueError: a value holds a line break, which an env file cannot carry.
+        ValueError: a value holds a line break, or a name starts with ``#``
+        (a comment there), which an env file cannot carry.
     """
     lines = []
     for name, value in env.items():
+        if name.startswith("#"):
+            raise ValueError(f"env {name}: a name starting with '#' cannot go in an env file")
         if "\n" in value or "\r" in value:
             raise ValueError(f"env {name}: a value with a line break cannot go in an env file")
         lines.append(f"{name}={value}\n")

@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 
 from ._quote import quote
+from ._text import stripped
 from .errors import InvalidSpec
 from .model import Permission, RestartPolicy
 
@@ -19,6 +20,7 @@ __all__ = [
     "command_argv",
     "parse_command",
     "parse_description",
+    "parse_http_port",
     "parse_permission",
     "parse_port",
     "parse_restart",
@@ -46,6 +48,7 @@ def parse_tag(value: object) -> str:
     Raises:
         InvalidSpec: ``tags``, naming the rule.
     """
+    value = stripped(value)
     if not isinstance(value, str):
         raise _type_error("tags", "a tag must be a string", value)
     if not 1 <= len(value) <= TAG_MAX:
@@ -123,11 +126,13 @@ def parse_command(value: object) -> str:
 
 
 def parse_workdir(value: object) -> str:
-    """Check a working directory: an absolute path without ``..``; returned unchanged.
+    """Check a working directory: an absolute path without ``..``; returned
+    without surrounding whitespace.
 
     Raises:
         InvalidSpec: ``workdir``.
     """
+    value = stripped(value)
     if not isinstance(value, str):
         raise _type_error("workdir", "workdir must be a string", value)
     if not value.startswith("/"):
@@ -149,13 +154,31 @@ def parse_port(value: object, field: str = "http.port") -> int:
     Raises:
         InvalidSpec: ``http.port``.
     """
-    if isinstance(value, str) and value.isascii() and value.strip().isdigit():
-        value = int(value.strip())
+    value = stripped(value)
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit() and len(value) <= 6):
+            raise InvalidSpec(
+                field, f"port {quote(value)} is invalid: use a whole number from 1 to 65535"
+            )
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _type_error(field, "port must be a whole number from 1 to 65535", value)
     if not 1 <= value <= 65535:
         raise InvalidSpec(field, f"port {value} is invalid: use a number from 1 to 65535")
     return value
+
+
+def parse_http_port(value: object, field: str = "http.port") -> int | None:
+    """``--http-port``: a port as :func:`parse_port`, or ``0``, which means no
+    HTTP port (None), as in Neu.ro.
+
+    Raises:
+        InvalidSpec: ``http.port``.
+    """
+    value = stripped(value)
+    if value == "0" or (type(value) is int and value == 0):
+        return None
+    return parse_port(value, field)
 
 
 def parse_restart(value: object) -> RestartPolicy:
@@ -164,6 +187,7 @@ def parse_restart(value: object) -> RestartPolicy:
     Raises:
         InvalidSpec: ``restart``, listing the choices.
     """
+    value = stripped(value)
     if isinstance(value, RestartPolicy):
         return value
     choices = ", ".join(policy.value for policy in RestartPolicy)
@@ -181,6 +205,7 @@ def parse_permission(value: object) -> Permission:
     Raises:
         InvalidSpec: ``level``, listing the choices.
     """
+    value = stripped(value)
     if isinstance(value, Permission):
         return value
     if isinstance(value, str):

@@ -7,8 +7,9 @@ dashes), the first component counts as a registry host when it holds ``.`` or
 name is at most 255 characters.
 
 Platform: ``image:NAME[:TAG]``, ``image:/PROJECT/NAME[:TAG]`` and
-``image://CLUSTER/PROJECT/NAME[:TAG]``. ``image:latest`` alone is rejected as
-ambiguous (a name, or a tag with no name?).
+``image://CLUSTER/PROJECT/NAME[:TAG]``; ``image://CLUSTER/NAME`` is refused, as
+Neu.ro refuses it (no project). ``image:latest`` alone is rejected as
+ambiguous (a name, or a tag with no name?). Surrounding whitespace is ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import re
 
 from ._quote import quote
+from ._text import stripped
 from .errors import InvalidSpec
 
 __all__ = ["is_valid_image", "parse_image"]
@@ -86,6 +88,10 @@ def _check_platform(value: str, rest: str) -> None:
         cluster, slash, path = rest[2:].partition("/")
         if not _HOST_RE.fullmatch(cluster) or not slash:
             raise _fail(value, "use image://CLUSTER/PROJECT/NAME[:TAG]")
+        if "/" not in path:  # Neu.ro: "no image name specified"
+            raise _fail(
+                value, "the project or the name is missing: use image://CLUSTER/PROJECT/NAME[:TAG]"
+            )
         rest = path
     elif rest.startswith("/"):
         rest = rest[1:]
@@ -109,7 +115,7 @@ def parse_image(value: object) -> str:
     """
     if not isinstance(value, str):
         raise InvalidSpec(FIELD, f"image must be a string, not {type(value).__name__}")
-    text = value.strip()
+    text = str(stripped(value))
     if not text:
         raise InvalidSpec(FIELD, "image is required: e.g. python:3.12-slim")
     if not text.isascii() or not text.isprintable() or " " in text:

@@ -67,9 +67,10 @@ class JobStatus(str, enum.Enum):
 
     @classmethod
     def from_name(cls, value: str) -> JobStatus:
-        """Parse a status name, raising ``ValueError`` that names the bad value."""
+        """Parse a status name (surrounding whitespace ignored), raising
+        ``ValueError`` that names the bad value."""
         try:
-            return cls(value)
+            return cls(value.strip())
         except ValueError:
             names = ", ".join(s.value for s in cls)
             raise ValueError(f"unknown status {value!r}: expected one of {names}") from None

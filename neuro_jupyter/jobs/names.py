@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ._quote import quote
+from ._text import stripped
 from .errors import InvalidSpec
 
 __all__ = [
@@ -63,11 +64,12 @@ def is_valid_job_name(value: object) -> bool:
 
 
 def parse_job_name(value: object, field: str = "name") -> str:
-    """Check a job name and return it unchanged.
+    """Check a job name and return it without surrounding whitespace.
 
     Raises:
         InvalidSpec: not a str, or breaks the name rule; the message says which.
     """
+    value = stripped(value)
     if not isinstance(value, str):
         raise InvalidSpec(field, f"job name must be a string, not {type(value).__name__}")
     problem = _name_problem(value)
@@ -98,11 +100,13 @@ def _user_problem(value: str) -> str | None:
 
 def parse_user(value: object, field: str) -> str:
     """Check a Jupyter user name: non-empty, at most 255 characters, no
-    whitespace, no ``/``, no control characters. Returned unchanged.
+    whitespace, no ``/``, no control characters. Returned without surrounding
+    whitespace.
 
     Raises:
         InvalidSpec: for ``field``, naming the broken rule.
     """
+    value = stripped(value)
     if not isinstance(value, str):
         raise InvalidSpec(field, f"user name must be a string, not {type(value).__name__}")
     problem = _user_problem(value)

@@ -1,10 +1,11 @@
 """Presets: memory sizes, validated preset definitions, machine-sized defaults.
 
 Memory units: plain numbers are bytes; ``K``/``KB``, ``M``/``MB``, ``G``/``GB``,
-``T``/``TB`` are decimal (powers of 1000, as disk and cloud vendors use them);
-``Ki``/``KiB``, ``Mi``/``MiB``, ``Gi``/``GiB``, ``Ti``/``TiB`` are binary (powers of
-1024, as Kubernetes uses them). Units are case-insensitive; fractions are
-allowed and rounded down to whole bytes (``1.5GiB``).
+``T``/``TB``, ``P``/``PB`` are decimal (powers of 1000, as disk and cloud vendors
+use them); ``Ki``/``KiB``, ``Mi``/``MiB``, ``Gi``/``GiB``, ``Ti``/``TiB``,
+``Pi``/``PiB`` are binary (powers of 1024, as Kubernetes uses them). Units are
+case-insensitive; fractions are allowed and rounded down to whole bytes
+(``1.5GiB``); surrounding whitespace is ignored.
 
 Every error is ``InvalidSpec("preset", ...)``.
 """
@@ -18,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ._quote import quote
+from ._text import stripped
 from .errors import InvalidSpec
 from .model import Preset
 
@@ -50,6 +52,8 @@ _UNITS = {
     "gb": 10**9,
     "t": 10**12,
     "tb": 10**12,
+    "p": 10**15,
+    "pb": 10**15,
     "ki": 2**10,
     "kib": 2**10,
     "mi": 2**20,
@@ -58,6 +62,8 @@ _UNITS = {
     "gib": 2**30,
     "ti": 2**40,
     "tib": 2**40,
+    "pi": 2**50,
+    "pib": 2**50,
 }
 _MEMORY_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([A-Za-z]*)")
 _NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -70,11 +76,12 @@ def is_valid_preset_name(value: object) -> bool:
 
 
 def parse_preset_name(value: object) -> str:
-    """Check a preset name and return it unchanged.
+    """Check a preset name and return it without surrounding whitespace.
 
     Raises:
         InvalidSpec: ``preset``.
     """
+    value = stripped(value)
     if not isinstance(value, str):
         raise InvalidSpec(FIELD, f"preset name must be a string, not {type(value).__name__}")
     if not is_valid_preset_name(value):
@@ -105,13 +112,14 @@ def parse_memory(value: object) -> int:
         if value < 0:
             raise InvalidSpec(FIELD, f"memory {value} is invalid: it cannot be negative")
         return value
-    match = _MEMORY_RE.fullmatch(value.strip()) if value.isascii() else None
+    text = str(stripped(value))
+    match = _MEMORY_RE.fullmatch(text) if text.isascii() else None
     unit = _UNITS.get(match.group(2).lower()) if match else None
     if match is None or unit is None or len(match.group(1)) > 30:
         raise InvalidSpec(
             FIELD,
             f"memory {quote(value)} is invalid: use bytes or a number with a unit "
-            "(K, M, G, T are powers of 1000; Ki, Mi, Gi, Ti powers of 1024), e.g. 2GiB",
+            "(K, M, G, T, P are powers of 1000; Ki, Mi, Gi, Ti, Pi powers of 1024), e.g. 2GiB",
         )
     try:
         return int(Decimal(match.group(1)) * unit)
@@ -119,10 +127,13 @@ def parse_memory(value: object) -> int:
         raise InvalidSpec(FIELD, f"memory {quote(value)} is invalid") from None
 
 
+_BINARY_UNITS = (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
+
+
 def format_memory(size: int) -> str:
     """A byte count for people: the largest binary unit that divides it (``2GiB``,
     ``512MiB``), else bytes. ``parse_memory(format_memory(n)) == n``."""
-    for suffix, unit in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+    for suffix, unit in _BINARY_UNITS:
         if size and size % unit == 0:
             return f"{size // unit}{suffix}"
     return str(size)

@@ -33,8 +33,10 @@ def parse_flag(value: str, field: str) -> bool:
 
 
 def _last(params: Mapping[str, Sequence[str]], key: str) -> str | None:
+    """The last value of ``key`` without surrounding whitespace; None when absent or blank."""
     values = params.get(key)
-    return values[-1] if values else None
+    value = values[-1].strip() if values else ""
+    return value or None
 
 
 def _statuses(params: Mapping[str, Sequence[str]]) -> frozenset[JobStatus] | None:
@@ -57,7 +59,8 @@ def _statuses(params: Mapping[str, Sequence[str]]) -> frozenset[JobStatus] | Non
 def _limit(value: str | None) -> int:
     if value is None:
         return 1000
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
         raise InvalidSpec("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(value)
 
@@ -70,7 +73,9 @@ def parse_list_query(
     Parameters (all optional): ``status`` (repeatable; default live jobs),
     ``all`` (every status), ``owner`` (repeatable), ``name``, ``tag``
     (repeatable, all must match), ``q`` (substring), ``since``/``until`` (ISO
-    time or a duration ago), ``limit``. A bare number with no value (the
+    time, UTC when it has no zone, or a duration ago; empty = no bound),
+    ``limit``. Surrounding whitespace is ignored except in ``q``; a blank
+    value is no filter. A bare number with no value (the
     cache-buster JupyterLab adds to GETs) is no parameter.
 
     Raises:
@@ -83,16 +88,14 @@ def parse_list_query(
         if key not in known:
             raise InvalidSpec(key, f"unknown parameter {key!r}: use {', '.join(sorted(known))}")
     name = _last(params, "name")
-    since = _last(params, "since")
-    until = _last(params, "until")
     return ListJobsQuery(
         viewer=viewer,
         statuses=_statuses(params),
         owners=frozenset(parse_user(o, "owner") for o in params.get("owner") or []),
         name=parse_job_name(name) if name else None,
         tags=frozenset(parse_tag(t) for t in params.get("tag") or []),
-        q=_last(params, "q") or None,
-        since=parse_since(since, now) if since else None,
-        until=parse_since(until, now, "until") if until else None,
+        q=(params.get("q") or [""])[-1] or None,  # free text: kept as written
+        since=parse_since(_last(params, "since") or "", now),
+        until=parse_since(_last(params, "until") or "", now, "until"),
         limit=_limit(_last(params, "limit")),
     )

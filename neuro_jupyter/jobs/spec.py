@@ -19,7 +19,7 @@ from .errors import InvalidSpec
 from .fields import (
     parse_command,
     parse_description,
-    parse_port,
+    parse_http_port,
     parse_restart,
     parse_tags,
     parse_workdir,
@@ -52,7 +52,10 @@ _HTTP_KEYS = ("port", "auth", "keep_prefix")
 
 def parse_http(value: object) -> HttpSpec | None:
     """The spec's ``http``: null, or ``{"port", "auth" (default true),
-    "keep_prefix" (default false)}``.
+    "keep_prefix" (default false)}``. Port ``0`` means no HTTP port, as
+    ``--http-port 0`` in Neu.ro: the result is None; ``auth: false`` or
+    ``keep_prefix: true`` with it ask for what cannot be, and are refused (the
+    defaults, as a form sends them, are not).
 
     Raises:
         InvalidSpec: ``http`` for the shape, ``http.port``/``http.auth``/
@@ -67,6 +70,15 @@ def parse_http(value: object) -> HttpSpec | None:
             raise InvalidSpec("http", f"unknown field {quote(f'http.{key}')}")
     if value.get("port") is None:
         raise InvalidSpec("http.port", "http.port is required when http is given")
+    port = parse_http_port(value["port"])
+    if port is None:
+        for key, default in (("auth", True), ("keep_prefix", False)):
+            flag = value.get(key)
+            if flag is not None and flag is not default:
+                raise InvalidSpec(
+                    f"http.{key}", f"http.{key} needs an HTTP port: port 0 means none"
+                )
+        return None
     flags: dict[str, bool] = {}
     for key, default in (("auth", True), ("keep_prefix", False)):
         flag = value.get(key)
@@ -75,7 +87,7 @@ def parse_http(value: object) -> HttpSpec | None:
         if not isinstance(flag, bool):
             raise InvalidSpec(f"http.{key}", f"http.{key} must be true or false")
         flags[key] = flag
-    return HttpSpec(parse_port(value["port"]), flags["auth"], flags["keep_prefix"])
+    return HttpSpec(port, flags["auth"], flags["keep_prefix"])
 
 
 def parse_env_value(value: object, environ: Mapping[str, str] | None) -> dict[str, str]:

@@ -4,6 +4,8 @@ As dask-gateway's ``options.py`` publishes its options, the server publishes
 :func:`spec_fields` and ``JobForm`` and the sidebar's form build their inputs
 from it. Each entry is JSON: ``name``, ``type``, ``required``, ``default``,
 ``help``, plus ``choices`` for enums and ``fields`` for the nested ``http``.
+Every value but free text (``text``, ``command``, env values) is read
+without its surrounding whitespace.
 
 Types: ``string``, ``text`` (multi-line string), ``integer``, ``boolean``,
 ``enum`` (one of ``choices``), ``duration`` (``2d3h20m`` or seconds),
@@ -66,17 +68,28 @@ SPEC_FIELDS: tuple[SpecField, ...] = (
     SpecField(
         "volumes",
         "volume-list",
-        "Storage to mount: storage:PATH:/MOUNT[:rw|ro]; storage::/MOUNT is your storage root.",
+        "Storage to mount: storage:PATH:/MOUNT[:rw|ro]; storage::/MOUNT is your storage root. "
+        "PATH is a URI path: write my%20dir for 'my dir', %23 for '#'.",
         default=[],
     ),
-    SpecField("env", "mapping", "Environment variables: NAME -> value.", default={}),
+    SpecField(
+        "env",
+        "mapping",
+        "Environment variables: NAME -> value; a name is printable ASCII without '=' or spaces.",
+        default={},
+    ),
     SpecField("workdir", "string", "Working directory, an absolute path."),
     SpecField(
         "http",
         "object",
         "Expose an HTTP port of the job behind Jupyter's login.",
         fields=(
-            SpecField("port", "integer", "Port the job listens on, 1-65535.", required=True),
+            SpecField(
+                "port",
+                "integer",
+                "Port the job listens on, 1-65535; 0 means no HTTP port.",
+                required=True,
+            ),
             SpecField("auth", "boolean", "Require login to open the URL.", default=True),
             SpecField(
                 "keep_prefix",

@@ -20,7 +20,7 @@ from .humanize import format_when
 from .table import Cell, Column, table_html, table_text
 
 if TYPE_CHECKING:
-    from ..client import Job
+    from ..client.models import Job
 
 __all__ = [
     "COLUMNS",

@@ -9,7 +9,7 @@ from .humanize import format_cpu, format_gpu, format_life_span, format_memory
 from .table import Column, kv_html, table_html, table_text
 
 if TYPE_CHECKING:
-    from ..client import Job
+    from ..client.models import Job
 
 __all__ = ["render_status_html", "render_status_text", "status_fields", "status_line"]
 

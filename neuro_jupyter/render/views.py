@@ -11,7 +11,7 @@ from .humanize import format_cpu, format_gpu, format_memory
 from .table import Column, kv_html, link_html, table_html, table_text
 
 if TYPE_CHECKING:
-    from ..client import Job, Sample
+    from ..client.models import Job, Sample
 
 __all__ = [
     "render_config_html",

@@ -122,12 +122,12 @@ class LogsHandler(NeuroAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, ref: str) -> None:
-        since = self.get_query_argument("since", None)
+        since = self.get_query_argument("since", "")
         chunks = self.service.log_stream(
             self.user_name,
             ref,
             follow=parse_flag(self.get_query_argument("follow", "false"), "follow"),
-            since=parse_since(since, datetime.now(timezone.utc)) if since else None,
+            since=parse_since(since, datetime.now(timezone.utc)),
             timestamps=parse_flag(self.get_query_argument("timestamps", "false"), "timestamps"),
         )
         self.set_header("Content-Type", LOG_CONTENT_TYPE)

@@ -20,6 +20,7 @@ import ipywidgets as widgets
 from ..cli.context import current_user
 from ..client import ApiConfig, AsyncNeuroClient, InvalidSpec, Job, NeuroClient, NeuroError
 from ..jobs.model import JobStatus
+from ..jobs.parse import localize_time
 from ..render import render_ps_html
 from ..userconfig import load_user_config
 from .background import Background
@@ -45,6 +46,11 @@ class PsFilters:
 
 def _text(value: str) -> str | None:
     return value.strip() or None
+
+
+def _local(value: str | None) -> str | None:
+    """A time typed without a zone is this kernel's local time, as ``%neuro ps`` reads it."""
+    return None if value is None else localize_time(value)
 
 
 class JobList(widgets.VBox):  # type: ignore[misc]
@@ -101,8 +107,8 @@ class JobList(widgets.VBox):  # type: ignore[misc]
             "owner": (" ".join(initial.owner), "users; ME for you"),
             "name": (initial.name or "", "exact job name"),
             "tag": (" ".join(initial.tag), "tags, all must match"),
-            "since": (initial.since or "", "ISO time or 1d2h ago"),
-            "until": (initial.until or "", "ISO time or 1d2h ago"),
+            "since": (initial.since or "", "ISO time (local) or 1d2h ago"),
+            "until": (initial.until or "", "ISO time (local) or 1d2h ago"),
         }
         self.text_filters = {
             key: widgets.Text(value=value, placeholder=hint, description=key,
@@ -194,7 +200,7 @@ class JobList(widgets.VBox):  # type: ignore[misc]
         try:
             jobs = await client.jobs(
                 status=f.status, all=f.all, owner=f.owner, name=f.name, tag=f.tag,
-                since=f.since, until=f.until,
+                since=_local(f.since), until=_local(f.until),
             )  # fmt: skip
         except NeuroError as error:
             if version == self._version:

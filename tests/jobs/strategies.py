@@ -28,15 +28,21 @@ _SEGMENT = st.text("abcdefghijklmnopqrstuvwxyzABC_-. 0123456789", min_size=1, ma
     lambda s: s not in (".", "..")
 )
 _PATH = st.lists(_SEGMENT, min_size=1, max_size=4).map("/".join)
+# A storage path is a URI path, percent-escaped where it must be: any of these may be in it.
+_SOURCE_SEGMENT = st.text("abcXYZ_-. 09%#?:+@\u00e9\u4e2d", min_size=1, max_size=8).filter(
+    lambda s: s not in (".", "..")
+)
+_SOURCE = st.lists(_SOURCE_SEGMENT, min_size=1, max_size=4).map("/".join)
 
 volumes = st.builds(
     Volume,
-    source=st.one_of(st.just(""), _PATH, _PATH.map(lambda p: "/" + p)),
+    source=st.one_of(st.just(""), _SOURCE, _SOURCE.map(lambda p: "/" + p)),
     mount=_PATH.map(lambda p: "/" + p),
     read_only=st.booleans(),
 )
 
-env_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True)
+# Neu.ro's names: printable ASCII but '=' and space ('#' first would be an env-file comment).
+env_names = st.from_regex(r"[!-\"$-<>-~][!-<>-~]{0,10}", fullmatch=True)
 env_values = st.text(st.characters(codec="utf-8", exclude_characters="\0\r\n"), max_size=20)
 envs = st.dictionaries(env_names, env_values, max_size=5)
 

@@ -12,6 +12,7 @@ from neuro_jupyter.jobs.durations import (
     MAX_DURATION,
     format_duration,
     format_life_span,
+    localize_time,
     parse_duration,
     parse_life_span,
     parse_since,
@@ -36,6 +37,9 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
         ("0", 0),
         ("0s", 0),
         ("90m", 5400),
+        (" 1d", 86400),  # surrounding whitespace is no part of a value (issue 13)
+        ("1d\n", 86400),
+        ("\t2h\u00a0", 7200),
     ],
 )
 def test_durations(text: str, seconds: int) -> None:
@@ -44,7 +48,7 @@ def test_durations(text: str, seconds: int) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "1h1d", "1 h", " 1h", "1H", "1.5h", "-1h", "d", "1w", "10", "1m2min", "\uff11h", "1hh"],
+    ["", " ", "1h1d", "1 h", "1 h ", "1H", "1.5h", "-1h", "d", "1w", "10", "1m2min", "\uff11h"],
 )
 def test_bad_durations(text: str) -> None:
     with pytest.raises(InvalidSpec) as info:
@@ -142,12 +146,46 @@ def test_format_life_span_no_limit() -> None:
         ("2024-01-02T03:04:05Z", datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)),
         ("2024-01-02T05:04:05+02:00", datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)),
         (" 2h ", NOW - timedelta(hours=2)),
+        ("2024-05", datetime(2024, 5, 1, tzinfo=timezone.utc)),  # a month, as Neu.ro
+        (" 2024-05\n", datetime(2024, 5, 1, tzinfo=timezone.utc)),
     ],
 )
 def test_since(text: str, moment: datetime) -> None:
     result = parse_since(text, NOW)
     assert result == moment
-    assert result.tzinfo == timezone.utc
+    assert result is not None and result.tzinfo == timezone.utc
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\t"])
+def test_an_empty_since_is_no_bound(text: str) -> None:
+    assert parse_since(text, NOW) is None
+
+
+def test_a_naive_time_is_read_in_the_given_zone() -> None:
+    plus2 = timezone(timedelta(hours=2))
+    expected = datetime(2024, 1, 2, 1, 4, 5, tzinfo=timezone.utc)
+    assert parse_since("2024-01-02T03:04:05", NOW, zone=plus2) == expected
+    assert parse_since("2024-01-02T03:04:05Z", NOW, zone=plus2) == expected + timedelta(hours=2)
+    assert parse_since("2h", NOW, zone=plus2) == NOW - timedelta(hours=2)
+
+
+def test_a_naive_time_is_read_as_local_time_with_no_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # +05:30, no daylight saving
+    time.tzset()
+    try:
+        assert parse_since("2024-01-02T05:34:05", NOW, zone=None) == datetime(
+            2024, 1, 2, 0, 4, 5, tzinfo=timezone.utc
+        )
+        assert parse_since("2024-05", NOW, zone=None) == datetime(
+            2024, 4, 30, 18, 30, tzinfo=timezone.utc
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_since_naive_now_is_utc() -> None:
@@ -155,7 +193,47 @@ def test_since_naive_now_is_utc() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "yesterday", "2024-13-01", "3600", "1h1d", "0001-01-01T00:00:00+05:00"]
+    ("text", "sent"),
+    [
+        ("2024-01-02T05:34:05", "2024-01-02T00:04:05+00:00"),
+        (" 2024-05\n", "2024-04-30T18:30:00+00:00"),
+        ("2024-05-01", "2024-04-30T18:30:00+00:00"),
+        ("2024-05-01T00:00Z", "2024-05-01T00:00Z"),  # a zone: sent as typed
+        ("2024-05-01T00:00+02:00", "2024-05-01T00:00+02:00"),
+        (" 1d2h ", "1d2h"),
+        ("", ""),
+        ("yesterday", "yesterday"),  # the server judges it
+    ],
+)
+def test_a_client_sends_its_local_time_with_its_zone(
+    monkeypatch: pytest.MonkeyPatch, text: str, sent: str
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # +05:30, no daylight saving
+    time.tzset()
+    try:
+        assert localize_time(text) == sent
+        if text != "yesterday":  # and it means the same moment to the server
+            assert parse_since(sent, NOW) == parse_since(text, NOW, zone=None)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yesterday",
+        "2024-13-01",
+        "2024-13",
+        "2024-00",
+        "0000-01",
+        "2024-5",
+        "3600",
+        "1h1d",
+        "0001-01-01T00:00:00+05:00",
+    ],
 )
 def test_bad_since(text: str) -> None:
     with pytest.raises(InvalidSpec) as info:
@@ -172,6 +250,7 @@ def test_since_too_far_back() -> None:
 @given(st.text(max_size=30))
 def test_junk_since(text: str) -> None:
     try:
-        assert parse_since(text, NOW).tzinfo == timezone.utc
+        result = parse_since(text, NOW)
+        assert result is None if not text.strip() else result.tzinfo == timezone.utc
     except InvalidSpec as error:
         assert error.field == "since"

@@ -27,6 +27,11 @@ from .strategies import envs
         ("_x1=secret:KEY", ("_x1", "secret:KEY")),
         ("HOME", ("HOME", "/home/me")),
         ("UNSET", ("UNSET", "")),
+        # Neu.ro takes any name without '=' (issue 13): the job's environment does.
+        ("A-B=x", ("A-B", "x")),
+        ("A.B=x", ("A.B", "x")),
+        ("1VAR=x", ("1VAR", "x")),
+        ("  A = x ", ("A", " x ")),  # the name is stripped, the value kept as written
     ],
 )
 def test_env_items(item: str, pair: tuple[str, str]) -> None:
@@ -36,11 +41,12 @@ def test_env_items(item: str, pair: tuple[str, str]) -> None:
 @pytest.mark.parametrize(
     ("item", "words"),
     [
-        ("1VAR=x", "env name '1VAR' is invalid"),
         ("=x", "env name '' is invalid"),
-        ("A-B=x", "letters, digits and underscores"),
+        (" =x", "env name '' is invalid"),
         ("A=\0", "NUL"),
-        ("A B=x", "is invalid"),
+        ("A B=x", "printable ASCII characters other than '=' and spaces"),
+        ("\u00e9=x", "env name '\u00e9' is invalid"),
+        ("A\x01=x", "is invalid"),
     ],
 )
 def test_bad_env_items(item: str, words: str) -> None:
@@ -58,15 +64,28 @@ def test_bare_name_without_environment() -> None:
 
 def test_env_file() -> None:
     text = "\ufeff# settings\n\nA=1\r\n  B = x\nC=two words \n#D=4\nA=3\nE=\n"
-    with pytest.raises(InvalidSpec, match="line 4: env name 'B ' is invalid"):
-        parse_env_file(text)
-    text = text.replace("  B = x\n", "  B= x\n")
     assert parse_env_file(text) == {"A": "3", "B": " x", "C": "two words ", "E": ""}
+    with pytest.raises(InvalidSpec, match="line 4: env name 'B C' is invalid"):
+        parse_env_file(text.replace("  B = x", "B C=x"))
+
+
+def test_env_file_export_lines() -> None:
+    # `export A=1` is how many env files are written, to be sourced by a shell too.
+    text = "export A=1\nexport\tB=two words\n  export C\nexport=3\nexported=4\n"
+    assert parse_env_file(text, {"C": "from-env"}) == {
+        "A": "1",
+        "B": "two words",
+        "C": "from-env",
+        "export": "3",
+        "exported": "4",
+    }
+    with pytest.raises(InvalidSpec, match="line 1: env name 'A B' is invalid"):
+        parse_env_file("export A B=1\n")
 
 
 def test_env_file_errors_name_the_line() -> None:
-    with pytest.raises(InvalidSpec, match=r"^env file line 3: env name '9' is invalid") as info:
-        parse_env_file("A=1\n\n9=x\n")
+    with pytest.raises(InvalidSpec, match=r"^env file line 3: env name '9 9' is invalid") as info:
+        parse_env_file("A=1\n\n9 9=x\n")
     assert info.value.field == "env"
     with pytest.raises(InvalidSpec, match=r"^env file line 1: env item 'A' has no value"):
         parse_env_file("A\n")
@@ -82,6 +101,8 @@ def test_env_file_round_trip(env: dict[str, str]) -> None:
 def test_format_env_file_refuses_line_breaks() -> None:
     with pytest.raises(ValueError, match="line break"):
         format_env_file({"A": "x\ny"})
+    with pytest.raises(ValueError, match="starting with '#'"):
+        format_env_file({"#A": "x"})
 
 
 @given(st.text(max_size=60))
@@ -97,6 +118,7 @@ def test_junk_env_files(text: str) -> None:
 
 def test_env_objects() -> None:
     assert parse_env({"A": "1", "b_2": "x\ny"}) == {"A": "1", "b_2": "x\ny"}
+    assert parse_env({"A-B": "1", " A.B ": " 2"}) == {"A-B": "1", "A.B": " 2"}
 
 
 @pytest.mark.parametrize(
@@ -106,7 +128,8 @@ def test_env_objects() -> None:
         ({"A": 1}, "the value must be a string, not int"),
         ({"A": None}, "the value must be a string, not NoneType"),
         ({1: "x"}, "env name must be a string"),
-        ({"1A": "x"}, "env name '1A' is invalid"),
+        ({"A=B": "x"}, "env name 'A=B' is invalid"),
+        ({"": "x"}, "env name '' is invalid"),
         ({"A": "a\0"}, "NUL"),
     ],
 )

@@ -13,6 +13,7 @@ from neuro_jupyter.jobs.fields import (
     command_argv,
     parse_command,
     parse_description,
+    parse_http_port,
     parse_permission,
     parse_port,
     parse_restart,
@@ -126,13 +127,28 @@ def test_ports(value: object, port: int) -> None:
         (-1, "from 1 to 65535"),
         (True, "not bool"),
         (80.0, "not float"),
-        ("http", "not str"),
-        ("-1", "not str"),
+        ("http", "port 'http' is invalid"),
+        ("-1", "port '-1' is invalid"),
+        ("0", "from 1 to 65535"),
+        ("9" * 5000, "is invalid: use a whole number"),
         (None, "not NoneType"),
     ],
 )
 def test_bad_ports(value: object, words: str) -> None:
     _rejects("http.port", words, parse_port, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "port"), [(0, None), ("0", None), (" 0\n", None), (8080, 8080), ("443", 443)]
+)
+def test_http_ports_where_0_is_none(value: object, port: int | None) -> None:
+    # Neu.ro's --http-port 0: no HTTP port (issue 13).
+    assert parse_http_port(value) == port
+
+
+@pytest.mark.parametrize(("value", "words"), [(False, "not bool"), ("00x", "is invalid"), (-1, "")])
+def test_bad_http_ports(value: object, words: str) -> None:
+    _rejects("http.port", words, parse_http_port, value)
 
 
 def test_restart() -> None:

@@ -68,6 +68,10 @@ def test_valid_images(image: str) -> None:
         ("image::v1", "image name is missing"),
         ("image:/onlyname", "image:/PROJECT/NAME"),
         ("image://cluster", "image://CLUSTER/PROJECT/NAME"),
+        # No project: Neu.ro says "no image name specified" (issue 13).
+        ("image://cluster/name", "the project or the name is missing"),
+        ("image://cluster/name:v1", "the project or the name is missing"),
+        ("image://cluster/", "the project or the name is missing"),
         ("a" * 256, "longer than 255"),
         ("image:" + "a" * 256, "longer than 255"),
     ],

@@ -36,6 +36,11 @@ GiB = 2**30
         ("1.5GiB", 3 * 2**29),
         ("256MB", 256 * 10**6),
         ("1Ti", 2**40),
+        ("1P", 10**15),
+        ("2PB", 2 * 10**15),
+        ("1Pi", 2**50),
+        ("3pib", 3 * 2**50),
+        (" 2Gi\n", 2 * 2**30),
         ("10K", 10_000),
         ("7B", 7),
         (" 2 GiB ", 2 * GiB),
@@ -50,7 +55,7 @@ def test_memory(value: object, size: int) -> None:
 @pytest.mark.parametrize(
     ("value", "words"),
     [
-        ("2XB", "Ki, Mi, Gi, Ti powers of 1024"),
+        ("2XB", "Ki, Mi, Gi, Ti, Pi powers of 1024"),
         ("-1G", "is invalid"),
         ("G", "is invalid"),
         ("", "is invalid"),
@@ -77,6 +82,7 @@ def test_format_memory() -> None:
     assert format_memory(2 * GiB) == "2GiB"
     assert format_memory(512 * 2**20) == "512MiB"
     assert format_memory(1000) == "1000"
+    assert format_memory(3 * 2**50) == "3PiB"
     assert format_memory(0) == "0"
 
 

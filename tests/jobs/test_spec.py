@@ -95,7 +95,14 @@ def test_nulls_mean_defaults() -> None:
         ({"image": "u", "workdir": "rel"}, "workdir", "must be absolute"),
         ({"image": "u", "http": 8080}, "http", "must be an object"),
         ({"image": "u", "http": {}}, "http.port", "http.port is required"),
-        ({"image": "u", "http": {"port": 0}}, "http.port", "from 1 to 65535"),
+        ({"image": "u", "http": {"port": -1}}, "http.port", "from 1 to 65535"),
+        ({"image": "u", "http": {"port": 0, "auth": False}}, "http.auth", "port 0 means none"),
+        ({"image": "u", "http": {"port": 0, "auth": 1}}, "http.auth", "port 0 means none"),
+        (
+            {"image": "u", "http": {"port": "0", "keep_prefix": True}},
+            "http.keep_prefix",
+            "needs an HTTP port",
+        ),
         ({"image": "u", "http": {"port": 70000}}, "http.port", "from 1 to 65535"),
         ({"image": "u", "http": {"port": True}}, "http.port", "not bool"),
         ({"image": "u", "http": {"port": 80, "auth": "no"}}, "http.auth", "true or false"),
@@ -116,6 +123,16 @@ def test_rejections(data: dict[str, Any], field: str, words: str) -> None:
     assert info.value.field == field
     assert words in str(info.value), str(info.value)
     assert "Traceback" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "http",
+    [{"port": 0}, {"port": "0"}, {"port": " 0 ", "auth": True, "keep_prefix": False}, None],
+)
+def test_http_port_0_is_no_http_port(http: object) -> None:
+    # As Neu.ro's --http-port 0 (issue 13); a form's defaults beside it are no error.
+    spec = parse_job_spec({"image": "u", "http": http}, default_preset="p", default_life_span=0)
+    assert spec.http is None
 
 
 @pytest.mark.parametrize("data", [None, [], "ubuntu", 3])

@@ -31,6 +31,16 @@ from .strategies import volumes
         ("storage:./data:/data", Volume("data", "/data")),
         ("storage:my data:/my data", Volume("my data", "/my data")),
         ("  storage:x:/y  ", Volume("x", "/y")),
+        ("\tstorage:x:/y:ro\n", Volume("x", "/y", True)),
+        # Percent-escapes are decoded, as Neu.ro does (issue 13); the mount is literal.
+        ("storage:my%20dir:/d", Volume("my dir", "/d")),
+        ("storage:a%23b:/d:ro", Volume("a#b", "/d", True)),
+        ("storage:a%3Fb/c%3Ad:/d", Volume("a?b/c:d", "/d")),
+        ("storage:caf%C3%A9:/d", Volume("caf\u00e9", "/d")),
+        ("storage:/alice/x%2520y:/d", Volume("/alice/x%20y", "/d")),
+        ("storage:100%done:/d", Volume("100%done", "/d")),  # no escape: kept
+        ("storage:a/%2E/b:/d", Volume("a/b", "/d")),
+        ("storage:x:/my%20dir", Volume("x", "/my%20dir")),
     ],
 )
 def test_volumes(text: str, volume: Volume) -> None:
@@ -53,8 +63,17 @@ def test_volumes(text: str, volume: Volume) -> None:
         ("storage:data:/./", "cannot be '/'"),
         ("storage:../x:/data", "storage path contains '..'"),
         ("storage:a/../../x:/data", "storage path contains '..'"),
-        ("storage:a?b:/data", "contains '?'"),
-        ("storage:a#b:/data", "contains '#'"),
+        ("storage:a?b:/data", "contains '?': write it as %3F"),
+        ("storage:a#b:/data", "contains '#': write it as %23"),
+        # Decoded first, then checked: no '..' and no way out of the user's root.
+        ("storage:%2E%2E:/data", "storage path contains '..'"),
+        ("storage:a/%2e%2E/%2E%2e/x:/data", "storage path contains '..'"),
+        ("storage:/alice/%2E%2E/bob:/data", "storage path contains '..'"),
+        ("storage:%2Fetc:/data", "escaped '/' (%2F)"),
+        ("storage:a%2fb:/data", "escaped '/' (%2F)"),
+        ("storage:a%00b:/data", "control character"),
+        ("storage:a%0Ab:/data", "control character"),
+        ("storage:%FF:/data", "not UTF-8"),
         ("storage:/:/data", "names no user"),
         ("storage:a\x00:/data", "control character"),
         ("storage:a:/d\x07", "control character"),
@@ -82,6 +101,7 @@ def test_volume_wrong_type() -> None:
         (Volume("", "/srv"), "storage::/srv:rw"),
         (Volume("a/b", "/code", True), "storage:a/b:/code:ro"),
         (Volume("/alice/x", "/x"), "storage:/alice/x:/x:rw"),
+        (Volume("my dir/a#b?c:d%e", "/x"), "storage:my%20dir/a%23b%3Fc%3Ad%25e:/x:rw"),
     ],
 )
 def test_format_volume(volume: Volume, text: str) -> None:
@@ -97,6 +117,16 @@ def test_volume_round_trip(volume: Volume) -> None:
         )
         == volume
     )
+
+
+def test_objects_carry_the_decoded_path_as_it_is() -> None:
+    volume = parse_volume("storage:a%23b%2520:/d")
+    assert volume == Volume("a#b%20", "/d")
+    assert parse_volume_data({"source": "a#b%20", "mount": "/d"}) == volume
+    with pytest.raises(InvalidSpec, match=r"contains '\.\.'"):
+        parse_volume_data({"source": "a/../../x", "mount": "/d"})
+    with pytest.raises(InvalidSpec, match="full storage URIs"):
+        parse_volume_data({"source": "//cluster/a", "mount": "/d"})
 
 
 @given(st.text(max_size=40))

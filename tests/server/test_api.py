@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,35 @@ async def test_volumes_are_seen_at_their_mount_paths_and_ro_refuses_writes(
     assert not Path("/data/input.txt").exists()
 
 
+async def test_neuro_forms_reach_the_job(api: Api, neuro_dir: Path) -> None:
+    # Issue 13: percent-escapes decoded, Neu.ro's env names, http port 0, values stripped.
+    # Not through sh: a POSIX shell drops names that are not identifiers from what it passes on.
+    script = "import os; e = os.environ; print(open('/d/in').read(), e['A-B'], e['A.B'], e['A_B'])"
+    folder = neuro_dir / "storage" / "alice" / "my dir#1"
+    folder.mkdir(parents=True)
+    (folder / "in").write_text("decoded")
+    spec = {
+        "image": " ubuntu\n",
+        "command": [sys.executable, "-c", script],
+        "name": " neuro-forms ",
+        "volumes": [" storage:my%20dir%231:/d:ro "],
+        "env": {"A-B": "1", " A.B ": "2", "A_B": "3"},
+        "http": {"port": "0"},
+        "life_span": " 1d\n",
+        "tags": [" t "],
+    }
+    status, job = await api("POST", "jobs", spec)
+    assert status == 201, job
+    assert (job["name"], job["image"], job["http"], job["life_span"], job["tags"]) == (
+        "neuro-forms", "ubuntu", None, 86400, ["t"]
+    )  # fmt: skip
+    assert job["volumes"] == ["storage:my%20dir%231:/d:ro"]
+    job = await job_when(api, job["id"], finished)
+    _, logs = await api("GET", f"jobs/{job['id']}/logs", raw=True)
+    assert job["status"] == "succeeded", logs
+    assert logs == b"decoded 1 2 3\n"
+
+
 async def test_job_environment_names_the_job_and_carries_no_credentials(api: Api) -> None:
     spec = {"image": "ubuntu", "command": "env", "name": "envy", "env": {"MY_VAR": "42"}}
     _, job = await api("POST", "jobs", spec)
@@ -236,6 +266,14 @@ async def test_list_filters_by_status_tag_and_search(api: Api) -> None:
     assert [j["name"] for j in by_tag["jobs"]] == ["tagged"]
     _, by_q = await api("GET", "jobs", params={"all": "1", "q": "PLAI"})
     assert [j["name"] for j in by_q["jobs"]] == ["plain"]
+    # Issue 13: an empty since/until is no filter; a month is a time; values are stripped.
+    for since, names in [("", ["plain", "tagged"]), (" ", ["plain", "tagged"]),
+                         ("2024-05", ["plain", "tagged"]), ("9999-12", [])]:  # fmt: skip
+        params = {"all": "1", "since": since, "until": ""}
+        _, listing = await api("GET", "jobs", params=params)
+        assert [j["name"] for j in listing["jobs"]] == names, since
+    _, running = await api("GET", "jobs", params={"status": " running ", "name": " tagged "})
+    assert [j["name"] for j in running["jobs"]] == ["tagged"]
     await api("DELETE", "jobs/tagged")
 
 
@@ -250,7 +288,12 @@ async def test_list_filters_by_status_tag_and_search(api: Api) -> None:
         ({"image": "ubuntu", "command": "true", "volumes": ["storage:a:relative"]}, "volumes"),
         ({"image": "ubuntu", "command": "true", "volumes": ["storage:../x:/x"]}, "volumes"),
         ({"image": "ubuntu", "command": "true", "life_span": "1h1d"}, "life_span"),
-        ({"image": "ubuntu", "command": "true", "env": {"1BAD": "x"}}, "env"),
+        ({"image": "ubuntu", "command": "true", "env": {"A=B": "x"}}, "env"),
+        ({"image": "ubuntu", "command": "true", "env": {"A B": "x"}}, "env"),
+        ({"image": "image://cluster/name", "command": "true"}, "image"),
+        ({"image": "ubuntu", "command": "true", "volumes": ["storage:%2E%2E/x:/x"]}, "volumes"),
+        ({"image": "ubuntu", "command": "true", "volumes": ["storage:a%2Fb:/x"]}, "volumes"),
+        ({"image": "ubuntu", "command": "true", "http": {"port": 0, "auth": False}}, "http.auth"),
         ({"image": "ubuntu", "command": "true", "tags": ["has space"]}, "tags"),
         ({"image": "ubuntu", "command": "true", "http": {"port": 70000}}, "http.port"),
         ({"image": "ubuntu", "command": "true", "restart": "sometimes"}, "restart"),
@@ -284,6 +327,7 @@ async def test_bad_query_parameters_are_400(api: Api) -> None:
         ({"status": "sleeping"}, "status"),
         ({"limit": "0"}, "limit"),
         ({"since": "yesterday-ish"}, "since"),
+        ({"until": "2024-13"}, "until"),
         ({"colour": "red"}, "colour"),
     ]:
         status, body = await api("GET", "jobs", params=params)

@@ -39,7 +39,7 @@ read-only for ``:ro`` — the same layout as the local backend's
 (PyTorch data loaders need more than the runtime's 64 MB), counted against
 the job's memory.
 
-**Environment.** The local backend's rule (:func:`..launching.job_environment`):
+**Environment.** The rule both backends share (:func:`..environment.job_environment`):
 the spec's variables, then ``NEURO_JOB_*`` (and the HTTP URL and prefix),
 with nothing inherited from the server — so no credentials. The service
 account token is not mounted either: a job gets no Kubernetes API access.
@@ -55,7 +55,7 @@ from typing import Any
 from ...jobs.addresses import JobAddresses
 from ...jobs.errors import InvalidSpec
 from ...jobs.model import Job, Preset, RestartPolicy, Volume
-from ..launching import job_environment
+from ..environment import job_environment
 from .conventions import CONVENTIONS, NodeConventions
 from .metadata import pod_annotations, pod_labels, pod_name
 from .names import is_valid_label_value

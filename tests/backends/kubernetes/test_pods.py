@@ -11,6 +11,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from neuro_jupyter.backends.environment import job_environment
 from neuro_jupyter.backends.kubernetes.conventions import CONVENTIONS, parse_conventions
 from neuro_jupyter.backends.kubernetes.pods import (
     DEADLINE_EXCEEDED,
@@ -20,7 +21,6 @@ from neuro_jupyter.backends.kubernetes.pods import (
     pod_manifest,
     storage_sub_path,
 )
-from neuro_jupyter.backends.launching import job_environment
 from neuro_jupyter.jobs.addresses import JobAddresses
 from neuro_jupyter.jobs.errors import InvalidSpec
 from neuro_jupyter.jobs.model import (
@@ -131,6 +131,8 @@ SPECS = {
     ),
     "http": JobSpec(image="jupyter/base-notebook", http=HttpSpec(8888, auth=False)),
     "env and workdir": JobSpec(image="python", env={"A": "1", "EMPTY": ""}, workdir="/srv"),
+    # Neu.ro's env names (issue 13): Kubernetes takes printable ASCII but '='.
+    "env names": JobSpec(image="python", env={"A-B": "1", "A.B": "2", "1X": "3", "a:b~": ""}),
     "full": FULL_SPEC,
     **{
         f"restart {policy.value}": JobSpec(image="python", command="false", restart=policy)
@@ -426,7 +428,7 @@ def test_image_pull_policy_service_account_and_grace() -> None:
     assert "serviceAccountName" not in pod_manifest(make_job(), PodConfig())["spec"]
 
 
-# -- environment: the local backend's rule --------------------------------------
+# -- environment: the rule both backends share ------------------------------------
 
 
 def test_the_environment_is_the_local_backends_rule(monkeypatch: pytest.MonkeyPatch) -> None:

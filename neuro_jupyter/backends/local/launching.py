@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..jobs.addresses import JobAddresses
-from ..jobs.errors import InvalidSpec
-from ..jobs.model import Job, JobSpec
-from .jobdir import JobDir, Launch, without_credentials
+from ...jobs.addresses import JobAddresses
+from ...jobs.errors import InvalidSpec
+from ...jobs.model import Job, JobSpec
+from ..environment import job_environment
+from .jobdir import JobDir, Launch
 from .sandbox import Bind, SandboxError, bwrap_argv, under_mount
 from .storage import resolve_source
 
-__all__ = ["JobFiles", "binds_for", "check_spec", "job_environment", "job_files"]
-
-HTTP_ENV = ("NEURO_JOB_HTTP_URL", "NEURO_JOB_HTTP_PREFIX")
+__all__ = ["JobFiles", "binds_for", "check_spec", "job_files"]
 
 NO_BWRAP = "volumes need bubblewrap (bwrap), which is not installed: apt-get install bubblewrap"
 NO_COMMAND = "the local runtime runs a command on this machine; give one after the image"
@@ -66,34 +65,6 @@ def check_spec(owner: str, spec: JobSpec, *, storage_root: Path, workdir: str, b
             raise InvalidSpec("volumes", str(e)) from None
     if not under_mount(workdir, binds) and not os.path.isdir(workdir):
         raise InvalidSpec("workdir", f"working directory {workdir} does not exist here")
-
-
-def job_environment(
-    job: Job,
-    gpus: Sequence[int],
-    base: Mapping[str, str],
-    addresses: JobAddresses | None = None,
-) -> dict[str, str]:
-    """The command's environment: ``base`` minus credentials, the spec's, the job's.
-
-    ``NEURO_JOB_*`` (with the public URL and prefix ``addresses`` give a job
-    with an HTTP port) and ``CUDA_VISIBLE_DEVICES`` come last: the spec cannot
-    claim another job's identity, address or GPUs.
-    """
-    env = without_credentials(base)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(job.spec.env)
-    env.update(
-        NEURO_JOB_ID=job.id,
-        NEURO_JOB_NAME=job.name or "",
-        NEURO_JOB_OWNER=job.owner,
-        NEURO_JOB_PRESET=job.preset.name,
-        CUDA_VISIBLE_DEVICES=",".join(str(i) for i in gpus),
-    )
-    for name in HTTP_ENV:  # a job without an HTTP port has none
-        env.pop(name, None)
-    env.update((addresses or JobAddresses()).environment(job))
-    return env
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..jobs.errors import InvalidSpec
-from ..jobs.model import Volume
+from ...jobs.errors import InvalidSpec
+from ...jobs.model import Volume
 
 __all__ = ["owner_root", "resolve_source"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from ..jobs.model import JobStatus, Preset, Reason, StatusItem
+from ...jobs.model import JobStatus, Preset, Reason, StatusItem
 from .jobdir import JobDir, process_alive, signal_groups
 
 __all__ = ["final_status", "gib", "kill_orphan", "vanished_status"]

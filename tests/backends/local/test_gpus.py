@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neuro_jupyter.backends.gpus import Nvml, discover_gpus, gpu_usage
+from neuro_jupyter.backends.local.gpus import Nvml, discover_gpus, gpu_usage
 
 # Which test exists depends on the machine, so nothing is ever skipped: CI
 # (no GPU) checks the clean "none"; a GPU machine checks real readings.

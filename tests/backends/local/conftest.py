@@ -11,10 +11,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from neuro_jupyter.backends.launcher import stop_launcher
 from neuro_jupyter.backends.local import LocalBackend
+from neuro_jupyter.backends.local.launcher import stop_launcher
 
-from .utils import Recorder
+from ..utils import Recorder
 
 
 def kill_leftovers(jobs_dir: Path) -> None:

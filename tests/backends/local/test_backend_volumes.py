@@ -11,9 +11,9 @@ from neuro_jupyter.backends.local import LocalBackend
 from neuro_jupyter.jobs.errors import InvalidSpec
 from neuro_jupyter.jobs.model import JobSpec, JobStatus, Volume
 
+from ..utils import SMALL, Recorder, make_job
 from .conftest import make_backend
-from .test_local import output
-from .utils import SMALL, Recorder, make_job
+from .test_backend import output
 
 
 async def test_volumes_appear_at_their_mount_paths(

@@ -29,7 +29,7 @@ import contextlib
 import itertools
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,29 +41,11 @@ __all__ = [
     "Launch",
     "RunnerInfo",
     "Started",
-    "is_credential",
     "process_alive",
     "signal_groups",
-    "without_credentials",
 ]
 
 _TEMP_NUMBERS = itertools.count()
-_CREDENTIAL_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "API_KEY")
-
-
-def is_credential(name: str) -> bool:
-    """Whether an environment variable may hold a credential a job must never get.
-
-    Covers ``JPY_API_TOKEN``, ``JUPYTERHUB_API_TOKEN``, ``NEURO_API_TOKEN``,
-    ``JUPYTER_TOKEN`` and anything else naming a token, secret or password.
-    """
-    upper = name.upper()
-    return any(word in upper for word in _CREDENTIAL_WORDS)
-
-
-def without_credentials(env: Mapping[str, str]) -> dict[str, str]:
-    """``env`` minus every variable :func:`is_credential` flags."""
-    return {k: v for k, v in env.items() if not is_credential(k)}
 
 
 @dataclass(frozen=True)

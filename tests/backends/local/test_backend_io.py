@@ -9,8 +9,8 @@ from pathlib import Path
 from neuro_jupyter.backends.local import LocalBackend
 from neuro_jupyter.jobs.model import JobStatus, Reason
 
-from .test_local import wait_for_output
-from .utils import Recorder, make_job
+from ..utils import Recorder, make_job
+from .test_backend import wait_for_output
 
 PY = sys.executable
 

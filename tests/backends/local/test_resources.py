@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neuro_jupyter.backends.resources import Offer, free_offer, shortfall, size_text, too_big
+from neuro_jupyter.backends.local.resources import Offer, free_offer, shortfall, size_text, too_big
 from neuro_jupyter.jobs.model import Preset
 
 GiB = 2**30

@@ -1,6 +1,6 @@
 """The runner: a small supervisor that keeps one local job going.
 
-``python -m neuro_jupyter.backends.runner JOBDIR`` detaches (forks; the parent
+``python -m neuro_jupyter.backends.local.runner JOBDIR`` detaches (forks; the parent
 exits once ``runner.json`` exists), then runs the command of ``JOBDIR`` in its
 own session and process group, and, until it ends:
 
@@ -36,9 +36,10 @@ from typing import Any
 
 import psutil
 
+from ..environment import without_credentials
+from ..logs import LogWriter
 from .child import Child, seal_descriptors, spawn
-from .jobdir import JobDir, Launch, RunnerInfo, Started, signal_groups, without_credentials
-from .logs import LogWriter
+from .jobdir import JobDir, Launch, RunnerInfo, Started, signal_groups
 from .notify import notify
 
 __all__ = [
@@ -357,7 +358,7 @@ def helper_environment(environ: Mapping[str, str]) -> dict[str, str]:
     ``PYTHONPATH`` points at this package, so it imports as installed or not.
     """
     env = without_credentials(environ)
-    package_parent = str(Path(__file__).resolve().parents[2])
+    package_parent = str(Path(__file__).resolve().parents[3])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
     return env
 
@@ -369,7 +370,7 @@ def spawn_runner(job_dir: JobDir, environ: Mapping[str, str]) -> int:
     credentials: it outlives the server, and nothing of the server's secrets
     should live on with it.
     """
-    argv = [sys.executable, "-m", "neuro_jupyter.backends.runner", str(job_dir.path)]
+    argv = [sys.executable, "-m", "neuro_jupyter.backends.local.runner", str(job_dir.path)]
     env = helper_environment(environ)
     with open(job_dir.file("runner.log"), "ab") as log:
         return subprocess.run(
@@ -435,10 +436,10 @@ def run_detached(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m neuro_jupyter.backends.runner JOBDIR``."""
+    """Entry point: ``python -m neuro_jupyter.backends.local.runner JOBDIR``."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m neuro_jupyter.backends.runner JOBDIR", file=sys.stderr)
+        print("usage: python -m neuro_jupyter.backends.local.runner JOBDIR", file=sys.stderr)
         return 2
     return run_detached(JobDir(Path(args[0]).resolve()))
 

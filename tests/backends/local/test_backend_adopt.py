@@ -9,12 +9,12 @@ from pathlib import Path
 
 import psutil
 
-from neuro_jupyter.backends.jobdir import JobDir
+from neuro_jupyter.backends.local.jobdir import JobDir
 from neuro_jupyter.jobs.model import Job, JobStatus, Reason
 
+from ..utils import Recorder, make_job, wait_for
 from .conftest import make_backend
-from .test_local import output, wait_for_output
-from .utils import Recorder, make_job, wait_for
+from .test_backend import output, wait_for_output
 
 PY = sys.executable
 COUNT = "import time\nfor i in range(5): print(i, flush=True); time.sleep(0.2)\nraise SystemExit(4)"

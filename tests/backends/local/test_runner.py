@@ -11,11 +11,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from neuro_jupyter.backends.jobdir import JobDir, Launch
-from neuro_jupyter.backends.notify import SUPPORTED, address
-from neuro_jupyter.backends.runner import exit_code_of, main, rehearse
+from neuro_jupyter.backends.local.jobdir import JobDir, Launch
+from neuro_jupyter.backends.local.notify import SUPPORTED, address
+from neuro_jupyter.backends.local.runner import exit_code_of, main, rehearse
 
-from .utils import wait_for
+from ..utils import wait_for
 
 PY = sys.executable
 
@@ -29,7 +29,7 @@ def prepare(tmp_path: Path, argv: list[str], **launch: object) -> JobDir:
 
 def run_runner(job_dir: JobDir) -> None:
     """Start the runner as the server does; return once it detached."""
-    argv = [PY, "-m", "neuro_jupyter.backends.runner", str(job_dir.path)]
+    argv = [PY, "-m", "neuro_jupyter.backends.local.runner", str(job_dir.path)]
     assert subprocess.run(argv, check=False, timeout=10).returncode == 0
 
 

@@ -12,9 +12,9 @@ import psutil
 import pytest
 
 from neuro_jupyter.backends.base import Backend, Endpoint
-from neuro_jupyter.backends.jobdir import JobDir, RunnerInfo, Started
-from neuro_jupyter.backends.launching import JobFiles
 from neuro_jupyter.backends.local import LocalBackend
+from neuro_jupyter.backends.local.jobdir import JobDir, RunnerInfo, Started
+from neuro_jupyter.backends.local.launching import JobFiles
 from neuro_jupyter.jobs.errors import InvalidSpec
 from neuro_jupyter.jobs.model import (
     HttpSpec,
@@ -26,8 +26,8 @@ from neuro_jupyter.jobs.model import (
     RestartPolicy,
 )
 
+from ..utils import SMALL, Recorder, make_job, wait_for
 from .conftest import make_backend
-from .utils import SMALL, Recorder, make_job, wait_for
 
 PY = sys.executable
 

@@ -11,17 +11,17 @@ from pathlib import Path
 import psutil
 import pytest
 
-from neuro_jupyter.backends.jobdir import JobDir, Launch
-from neuro_jupyter.backends.launcher import LauncherClient, LauncherFault, stop_launcher
 from neuro_jupyter.backends.local import LocalBackend
-from neuro_jupyter.backends.notify import SUPPORTED
+from neuro_jupyter.backends.local.jobdir import JobDir, Launch
+from neuro_jupyter.backends.local.launcher import LauncherClient, LauncherFault, stop_launcher
+from neuro_jupyter.backends.local.notify import SUPPORTED
 from neuro_jupyter.jobs.model import JobStatus
 from tests.real_server import RealServer
 from tests.utils import wait_for
 
+from ..utils import Recorder, make_job
 from .conftest import make_backend
 from .test_runner import prepare, run_runner
-from .utils import Recorder, make_job
 
 pytestmark = pytest.mark.skipif(not SUPPORTED, reason="the launcher needs Linux")
 
@@ -35,7 +35,7 @@ def launcher_of(jobs_dir: str | Path) -> psutil.Process | None:
     found = []
     for proc in psutil.process_iter(["cmdline", "ppid"]):
         cmdline = proc.info["cmdline"] or []
-        if "neuro_jupyter.backends.launcher" in cmdline and wanted & set(cmdline):
+        if "neuro_jupyter.backends.local.launcher" in cmdline and wanted & set(cmdline):
             found.append(proc)
     forks = {p.pid for p in found}  # its spare and runners share its command line
     return next((p for p in found if p.info["ppid"] not in forks), None)

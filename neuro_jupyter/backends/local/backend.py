@@ -30,10 +30,10 @@ import psutil
 from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from ..jobs.addresses import JobAddresses
-from ..jobs.errors import Conflict, InvalidSpec
-from ..jobs.model import Job, JobSpec, JobStatus, Preset, Reason, StatusItem
-from .base import (
+from ...jobs.addresses import JobAddresses
+from ...jobs.errors import Conflict, InvalidSpec
+from ...jobs.model import Job, JobSpec, JobStatus, Preset, Reason, StatusItem
+from ..base import (
     Capacity,
     Endpoint,
     ExecSession,
@@ -41,12 +41,12 @@ from .base import (
     StatusEvent,
     TelemetrySample,
 )
+from ..logs import read_log, read_log_regions
 from .execs import start_exec
 from .gpus import discover_gpus
 from .jobdir import JobDir, RunnerInfo, Started, process_alive
 from .launcher import LauncherClient, LauncherFault, stop_launcher
 from .launching import JobFiles, check_spec, job_files
-from .logs import read_log, read_log_regions
 from .notify import Listener
 from .outcome import final_status, kill_orphan, vanished_status
 from .resources import Offer, free_offer, shortfall, too_big

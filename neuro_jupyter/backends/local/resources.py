@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..jobs.model import Preset
+from ...jobs.model import Preset
 from .outcome import gib
 
 __all__ = ["Offer", "free_offer", "shortfall", "size_text", "too_big"]

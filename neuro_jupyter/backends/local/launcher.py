@@ -1,6 +1,6 @@
 """The launcher: a warm fork server that starts runners in a millisecond (Linux).
 
-Starting ``python -m neuro_jupyter.backends.runner`` costs an interpreter and
+Starting ``python -m neuro_jupyter.backends.local.runner`` costs an interpreter and
 its imports, 50-100 ms, for every job. The launcher pays that once: a small,
 single-threaded process with :mod:`.runner` already imported, listening on a
 Unix socket. It keeps one child forked ahead (a spare, in a session of its
@@ -76,8 +76,10 @@ class LauncherFault(Exception):
 def _version() -> str:
     """The interpreter and the modules a launcher runs (their modification times)."""
     here = Path(__file__).parent
-    names = ("launcher.py", "runner.py", "child.py", "jobdir.py", "logs.py", "notify.py")
-    stamps = [str((here / name).stat().st_mtime_ns) for name in names]
+    names = ("launcher.py", "runner.py", "child.py", "jobdir.py", "notify.py")
+    shared = ("logs.py", "environment.py")  # in backends/, beside this package
+    paths = [here / name for name in names] + [here.parent / name for name in shared]
+    stamps = [str(path.stat().st_mtime_ns) for path in paths]
     return "\0".join([sys.executable, *stamps])
 
 
@@ -335,14 +337,15 @@ def serve(listener: socket.socket, jobs_dir: Path, idle_timeout: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m neuro_jupyter.backends.launcher JOBS_DIR IDLE_TIMEOUT``.
+    """``python -m neuro_jupyter.backends.local.launcher JOBS_DIR IDLE_TIMEOUT``.
 
     Binds the socket, forks, and returns in the parent at once (0: serving,
     or another launcher already serves the folder); the child serves.
     """
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or not SUPPORTED:
-        print("usage (Linux): python -m neuro_jupyter.backends.launcher DIR SEC", file=sys.stderr)
+        usage = "usage (Linux): python -m neuro_jupyter.backends.local.launcher DIR SEC"
+        print(usage, file=sys.stderr)
         return 2
     jobs_dir = Path(os.path.realpath(args[0]))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -471,7 +474,7 @@ class LauncherClient:
 
     def _spawn_blocking(self) -> None:
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", "neuro_jupyter.backends.launcher"]
+        argv = [sys.executable, "-m", "neuro_jupyter.backends.local.launcher"]
         argv += [str(self.jobs_dir), str(self.idle_timeout)]
         with open(self.jobs_dir / LOG_NAME, "ab") as log:
             subprocess.run(

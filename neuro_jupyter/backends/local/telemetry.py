@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import psutil
 
-from .base import TelemetrySample
+from ..base import TelemetrySample
 from .gpus import GpuUsage, gpu_usage
 from .jobdir import Started
 

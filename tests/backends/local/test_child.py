@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from neuro_jupyter.backends.child import Child, seal_descriptors, spawn
+from neuro_jupyter.backends.local.child import Child, seal_descriptors, spawn
 
 
 def output_of(child: Child) -> bytes:

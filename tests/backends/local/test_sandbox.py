@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from neuro_jupyter.backends.sandbox import (
+from neuro_jupyter.backends.local.sandbox import (
     Bind,
     HostEntry,
     SandboxError,
