@@ -25,8 +25,13 @@ def a_user_path(tmp_path: Path, *commands: str) -> str:
 
 def test_the_test_command_names_every_missing_package_in_one_sudo_line(tmp_path: Path) -> None:
     path = a_user_path(tmp_path, "bash", "dirname")
+    # A fresh checkout: no .venv yet (this one's would hide python3-venv).
+    scripts = tmp_path / "checkout" / "scripts"
+    scripts.mkdir(parents=True)
+    for name in ("test", "need.sh"):
+        shutil.copy(ROOT / "scripts" / name, scripts / name)
     done = subprocess.run(
-        [shutil.which("bash") or "bash", str(ROOT / "scripts" / "test")],
+        [shutil.which("bash") or "bash", str(scripts / "test")],
         env={"PATH": path, "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=60,
         check=False,
     )  # fmt: skip

@@ -80,33 +80,40 @@ def test_a_kernel_runs_jobs_on_the_service_and_a_terminal_lists_them(
     service.delete("jobs/long")
 
 
-def test_the_relay_streams_logs_as_they_are_written(
+def test_the_relay_streams_logs_and_events_as_they_come(
     hub: RealHub, alice_server: str, service: httpx.Client
 ) -> None:
-    with api(hub.server_api("alice"), alice_server) as relay:
-        ticker(relay, service)
-
-
-def ticker(relay: httpx.Client, service: httpx.Client) -> None:
     spec = {
         "image": "ubuntu",
         "name": "ticker",
         "command": "bash -c 'echo first; sleep 30; echo last'",
     }
-    assert relay.post("jobs", json=spec).status_code == 201
-    with relay.stream("GET", "jobs/ticker/logs", params={"follow": "true"}) as response:
-        assert response.status_code == 200
-        first = next(response.iter_raw())
-    assert first.startswith(b"first")  # 30 s before the job ends: nothing was buffered
+    with api(hub.server_api("alice"), alice_server) as relay:
+        assert relay.post("jobs", json=spec).status_code == 201
+        with relay.stream("GET", "jobs/ticker/logs", params={"follow": "true"}) as response:
+            assert response.status_code == 200
+            first = next(response.iter_raw())
+        assert first.startswith(b"first")  # 30 s before the job ends: nothing was buffered
+        with relay.stream("GET", "jobs/ticker/top", params={"interval": "0.2"}) as events:
+            assert events.headers["Content-Type"].startswith("text/event-stream")
+            sample = next(line for line in events.iter_lines() if line.startswith("data:"))
+        assert "cpu" in json.loads(sample[len("data:") :])  # an event while the job runs
     service.delete("jobs/ticker")
 
 
 def test_jobs_outlive_the_users_server(
     hub: RealHub, alice_server: str, service: httpx.Client
 ) -> None:
+    spec = {
+        "image": "ubuntu",
+        "name": "outlive",
+        "command": "bash -c 'for i in 1 2 3 4 5 6; do echo line $i; sleep 1; done'",
+    }
     with api(hub.server_api("alice"), alice_server) as relay:
-        start_outliving_job(relay)
-    hub.stop_server("alice")
+        assert relay.post("jobs", json=spec).status_code == 201
+        wait_job(relay, "outlive", lambda j: j["status"] == "running")
+
+    hub.stop_server("alice")  # as an admin, or jupyterhub-idle-culler, would
     assert service.get("jobs/outlive").json()["status"] == "running"
     done = wait_job(service, "outlive", lambda j: j["status"] != "running")
     assert (done["status"], done["exit_code"]) == ("succeeded", 0)
@@ -115,16 +122,6 @@ def test_jobs_outlive_the_users_server(
     with api(hub.server_api("alice"), hub.server_token("alice")) as relay:
         log = relay.get("jobs/outlive/logs").text
     assert log == "".join(f"line {i}\n" for i in range(1, 7))
-
-
-def start_outliving_job(relay: httpx.Client) -> None:
-    spec = {
-        "image": "ubuntu",
-        "name": "outlive",
-        "command": "bash -c 'for i in 1 2 3 4 5 6; do echo line $i; sleep 1; done'",
-    }
-    assert relay.post("jobs", json=spec).status_code == 201
-    wait_job(relay, "outlive", lambda j: j["status"] == "running")
 
 
 def test_only_the_servers_owner_is_relayed(hub: RealHub, alice_server: str) -> None:
