@@ -4,7 +4,9 @@ Enabled on install through ``jupyter_server_config.d`` (see
 ``jupyter-config/``). It builds one :class:`JobService` from
 :class:`NeuroJobs` configuration, serves the API, and exports
 ``NEURO_API_URL``/``NEURO_API_TOKEN`` so kernels and terminals started by
-this server reach the API with no configuration.
+this server reach the API with no configuration. Under a JupyterHub with a
+jobs service it builds no service: it relays to the hub's
+(:mod:`neuro_jupyter.hub.relay`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Any
 
 from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Any as AnyTrait
 from traitlets import Instance
 
 from ..config import NeuroJobs
@@ -56,7 +57,11 @@ class NeuroJobsApp(ExtensionApp):
     neuro = Instance(NeuroJobs, allow_none=True)
     service = Instance(JobService, allow_none=True)
 
-    relay = AnyTrait(None, allow_none=True, help="The hub's jobs service this server relays to.")
+    relay = Instance(
+        "neuro_jupyter.hub.relay.JobsService",
+        allow_none=True,
+        help="The hub's jobs service this server relays to (and then runs no jobs itself).",
+    )
 
     relays = True
     """Whether this server may relay to a hub's jobs service (not the service itself)."""
