@@ -27,6 +27,7 @@ from .backends.base import (
 )
 from .jobs.addresses import JobAddresses
 from .jobs.errors import Conflict, Forbidden, IllegalTransition, InvalidSpec, NotFound, Unavailable
+from .jobs.limits import Limits
 from .jobs.model import (
     Job,
     JobSpec,
@@ -73,6 +74,7 @@ class JobService:
         life_span_check_interval: how often running time is compared with
             each job's life span.
         addresses: where jobs' HTTP ports are published (see :meth:`publish`).
+        limits: the largest request of each kind accepted (issue 14).
     """
 
     def __init__(
@@ -86,6 +88,7 @@ class JobService:
         default_life_span: int = 86400,
         life_span_check_interval: float = 1.0,
         addresses: JobAddresses | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if not presets:
             raise ValueError("at least one preset is needed")
@@ -97,6 +100,7 @@ class JobService:
         self.cluster = cluster
         self.default_life_span = default_life_span
         self.life_span_check_interval = life_span_check_interval
+        self.limits = limits or Limits()
         self.addresses = addresses or backend.addresses
         backend.addresses = self.addresses
         # Set on every recorded change, then replaced: waiters take the current
@@ -230,6 +234,10 @@ class JobService:
             presets=[p.name for p in self.list_presets()],
         )
 
+    def required_fields(self) -> tuple[str, ...]:
+        """Job-spec fields the backend needs beyond ``image`` (the local one: ``command``)."""
+        return tuple(getattr(self.backend, "required_fields", ()))
+
     def list_presets(self) -> list[Preset]:
         """The presets users may choose from, default first."""
         default = find_preset(self.presets, self.default_preset)
@@ -247,7 +255,10 @@ class JobService:
             Conflict: ``user`` has a live job of that name.
         """
         spec = parse_job_spec(
-            data, default_preset=self.default_preset, default_life_span=self.default_life_span
+            data,
+            default_preset=self.default_preset,
+            default_life_span=self.default_life_span,
+            limits=self.limits,
         )
         return await self._launch(user, spec)
 
