@@ -299,7 +299,8 @@ class ListJobsQuery:
     Empty fields do not filter. ``statuses`` None means every status; ``tags``
     must all be present; ``q`` is a case-insensitive substring of the name,
     description, image or command; ``since``/``until`` bound ``created_at``.
-    Results are newest first, at most ``limit``.
+    Results are newest first, at most ``limit``; ``after`` (created_at, id)
+    starts them after that job (the cursor of the page before).
     """
 
     viewer: str
@@ -311,6 +312,7 @@ class ListJobsQuery:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 1000
+    after: tuple[datetime, str] | None = None
 
 
 @dataclass(frozen=True)
