@@ -19,7 +19,7 @@ from traitlets import Instance
 from ..config import NeuroJobs
 from ..service import JobService
 from .api import API_PREFIX, api_handlers
-from .base import SERVICE_KEY, SINGLE_USER_KEY
+from .base import KEEPALIVE_KEY, SERVICE_KEY, SINGLE_USER_KEY
 from .proxy import PROXY_CLIENT_KEY, PROXY_TIMEOUT_KEY, make_proxy_client, proxy_handlers
 from .proxy_host import add_host_routes
 
@@ -62,6 +62,7 @@ class NeuroJobsApp(ExtensionApp):
         self.settings[SINGLE_USER_KEY] = self._single_user()
         self.settings[PROXY_CLIENT_KEY] = make_proxy_client()
         self.settings[PROXY_TIMEOUT_KEY] = self.neuro.proxy_timeout
+        self.settings[KEEPALIVE_KEY] = self.neuro.stream_keepalive
         self._export_environment()
         self._publish()
 
