@@ -189,6 +189,12 @@ class NeuroJobs(LoggingConfigurable):
         help="""Jobs in one `GET jobs` answer: a larger `limit` is served this
         many at a time, with a `next` cursor to the rest.""",
     )
+    max_page_bytes = Int(
+        Limits.page_bytes,
+        config=True,
+        help="""Bytes of one `GET jobs` answer: a page of large jobs ends
+        early (at least one job), with a `next` cursor to the rest.""",
+    )
 
     stream_keepalive = Float(
         15.0,
@@ -200,6 +206,7 @@ class NeuroJobs(LoggingConfigurable):
     @validate(
         "max_body_size", "max_json_depth", "max_command_length", "max_env_entries",
         "max_env_size", "max_volumes", "max_tags", "max_shares", "max_page_size",
+        "max_page_bytes",
     )  # fmt: skip
     def _validate_limit(self, proposal: dict[str, Any]) -> int:
         value = int(proposal["value"])
@@ -219,6 +226,7 @@ class NeuroJobs(LoggingConfigurable):
             tags=min(self.max_tags, Limits.tags),
             shares=self.max_shares,
             page_size=self.max_page_size,
+            page_bytes=self.max_page_bytes,
         )
 
     @validate("job_host_template")

@@ -48,6 +48,9 @@ class Limits:
         tags: tags of one job (Neu.ro: 16).
         shares: users in one request's ``share``.
         page_size: jobs in one ``GET jobs`` answer (the cap on ``limit``).
+        page_bytes: bytes of one ``GET jobs`` answer; past them the page ends
+            early (``next`` goes on), as large jobs would make a page of
+            ``page_size`` tens of megabytes.
     """
 
     body_size: int = 1 << 20
@@ -58,7 +61,8 @@ class Limits:
     volumes: int = 64
     tags: int = 16
     shares: int = 64
-    page_size: int = 500
+    page_size: int = 100
+    page_bytes: int = 4 << 20
 
 
 def encoded_size(text: str) -> int:

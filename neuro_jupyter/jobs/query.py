@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 LIVE_STATUSES = frozenset(s for s in JobStatus if s.is_live)
-MAX_LIMIT = 500
+MAX_LIMIT = 100
 """The default cap on ``limit``: one page (``c.NeuroJobs.max_page_size``)."""
 Q_MAX = 256
 """Characters of the ``q`` search text."""

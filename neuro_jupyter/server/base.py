@@ -245,9 +245,13 @@ class NeuroAPIHandler(ServiceMixin, APIHandler):
 
     def write_json(self, data: Any, status: int = 200) -> None:
         """Answer with ``data`` as JSON."""
+        self.write_json_text(json.dumps(data), status)
+
+    def write_json_text(self, text: str, status: int = 200) -> None:
+        """Answer with ``text``, already JSON."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data))
+        self.finish(text)
 
     def job_json(self, job: Job) -> dict[str, Any]:
         """A job record as the API shows it, its URL as this visitor reaches the server."""

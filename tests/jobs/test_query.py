@@ -14,7 +14,7 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
 
 def query(**params: str) -> object:
-    return parse_list_query("alice", {k: [v] for k, v in params.items()}, NOW, 500)
+    return parse_list_query("alice", {k: [v] for k, v in params.items()}, NOW, 100)
 
 
 @pytest.mark.parametrize("value", ["²", "٣", "0", "-1", "1.5", " 1", "", "abc", "1" * 5000 + "x"])
@@ -25,14 +25,14 @@ def test_a_limit_that_is_not_a_positive_ascii_number_is_refused(value: str) -> N
 
 
 @pytest.mark.parametrize(
-    ("value", "served"), [("1", 1), ("500", 500), ("501", 500), ("9" * 5000, 500)]
+    ("value", "served"), [("1", 1), ("100", 100), ("101", 100), ("9" * 5000, 100)]
 )
 def test_a_limit_over_the_page_size_is_served_as_the_page_size(value: str, served: int) -> None:
     assert query(limit=value).limit == served  # type: ignore[attr-defined]
 
 
 def test_no_limit_is_one_page() -> None:
-    assert query().limit == 500  # type: ignore[attr-defined]
+    assert query().limit == 100  # type: ignore[attr-defined]
 
 
 def test_a_cursor_names_the_last_job_of_a_page() -> None:

@@ -19,12 +19,14 @@ pytestmark = pytest.mark.usefixtures("jp_serverapp")
 
 LIMITS = Limits()
 PAGE_SIZE = 3
+PAGE_BYTES = 150_000
 KEEPALIVE = 0.2
 
 
 @pytest.fixture
 def jp_server_config(jp_server_config: Config) -> Config:
     jp_server_config.NeuroJobs.max_page_size = PAGE_SIZE
+    jp_server_config.NeuroJobs.max_page_bytes = PAGE_BYTES
     jp_server_config.NeuroJobs.stream_keepalive = KEEPALIVE
     return jp_server_config
 
@@ -232,3 +234,16 @@ async def test_the_served_openapi_document_is_this_servers(api: Api, jp_base_url
                 "/openapi.json",
             ):
                 assert "400" in operation["responses"], (method, path)
+
+
+async def test_a_page_of_large_jobs_ends_at_the_byte_limit(api: Api) -> None:
+    big = {"BIG": "x" * (LIMITS.env_size - len("BIG=\0"))}
+    created = []
+    for _ in range(3):
+        _, job = await api("POST", "jobs", {"image": "ubuntu", "command": "true", "env": big})
+        created.append(job["id"])
+    status, page = await api("GET", "jobs", params={"all": "true"})
+    assert status == 200 and len(page["jobs"]) == 2 and page["next"]  # 2 x 64 KiB < 150 KB
+    status, rest = await api("GET", "jobs", params={"all": "true", "cursor": page["next"]})
+    assert [j["id"] for j in page["jobs"] + rest["jobs"]] == created[::-1]
+    assert rest["next"] is None
