@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from ._quote import quote
 from .errors import InvalidSpec
 from .model import Permission, RestartPolicy
+from .words import split_words
 
 __all__ = [
     "DESCRIPTION_MAX",
@@ -99,7 +100,7 @@ def command_argv(command: str) -> list[str]:
         InvalidSpec: ``command``: unbalanced quotes or a trailing backslash.
     """
     try:
-        return shlex.split(command)
+        return split_words(command)
     except ValueError as error:
         raise InvalidSpec(
             "command", f"command {quote(command)} cannot be split into words: {error}"

@@ -17,7 +17,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
 from ..jobs.errors import Conflict, Forbidden, InvalidSpec, NeuroError, NotFound, Unavailable
-from ..jobs.limits import check_json_input
+from ..jobs.limits import body_needs_check, check_json_input
 from ..jobs.model import Job, Preset, Share, StatusItem
 from ..jobs.parse import format_volume
 from ..service import JobService
@@ -240,7 +240,8 @@ class NeuroAPIHandler(ServiceMixin, APIHandler):
             raise InvalidSpec("body", f"the request body is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise InvalidSpec("body", "the request body must be a JSON object")
-        check_json_input(data, limits.json_depth)
+        if body_needs_check(body, limits.json_depth):
+            check_json_input(data, limits.json_depth)
         return data
 
     def write_json(self, data: Any, status: int = 200) -> None:
