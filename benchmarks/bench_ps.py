@@ -180,6 +180,12 @@ def report(store: JobStore, repeat: int) -> None:
         "q=step4 limit=50": ListJobsQuery(VIEWER, q="step4", limit=50),
         "(all visible) limit=100": ListJobsQuery(VIEWER, limit=100),
     }
+    # A page deep in the listing, after the cursor of the middle job (issue 14).
+    everything = store.list(ListJobsQuery(VIEWER, limit=1_000_000))
+    middle = everything[len(everything) // 2]
+    queries["(all) limit=100 cursor=middle"] = ListJobsQuery(
+        VIEWER, limit=100, after=(middle.created_at, middle.id)
+    )
     print(f"\n{'query':<26} {'p50 ms':>8} {'p95 ms':>8} {'rows':>6}   ({repeat} runs each)")
     for label, query in queries.items():
         p50, p95, rows = timed(store, query, repeat)

@@ -13,12 +13,13 @@ import os
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Dict, Float, List, TraitError, Type, Unicode, default, validate
+from traitlets import Dict, Float, Int, List, TraitError, Type, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from .backends.base import Backend
 from .jobs.addresses import JOBS_PATH, HostTemplate, JobAddresses
 from .jobs.errors import InvalidSpec
+from .jobs.limits import Limits
 from .jobs.model import Preset
 from .jobs.parse import parse_life_span
 from .jobs.presets import local_presets, parse_preset
@@ -172,6 +173,85 @@ class NeuroJobs(LoggingConfigurable):
         c.Spawner.server_token_scopes). Empty: never look.""",
     )
 
+    # Limits (issue 14): one user's request must not stall the server for
+    # everyone, and a job accepted must be able to start. Each is answered
+    # with a 400 (413 for the body) naming the limit.
+    max_body_size = Int(
+        Limits.body_size,
+        config=True,
+        help="Bytes of a REST request body (413 beyond).",
+    )
+    max_json_depth = Int(
+        Limits.json_depth,
+        config=True,
+        help="Nesting of arrays and objects in a REST request body (a job spec needs 3).",
+    )
+    max_command_length = Int(
+        Limits.command_length,
+        config=True,
+        help="""UTF-8 bytes of a job's command. Linux refuses one argument over
+        128 KiB, so a `sh -c` command cannot be longer anyway.""",
+    )
+    max_env_entries = Int(
+        Limits.env_entries, config=True, help="Environment variables in a job's env."
+    )
+    max_env_size = Int(
+        Limits.env_size,
+        config=True,
+        help="""UTF-8 bytes of a job's env, counted as NAME=VALUE plus a NUL each.
+        Linux passes at most 128 KiB per variable and 2 MiB of arguments and
+        environment together (the server's own environment included), so a
+        larger env could be accepted and never start.""",
+    )
+    max_volumes = Int(Limits.volumes, config=True, help="Volumes of one job.")
+    max_tags = Int(Limits.tags, config=True, help="Tags of one job (Neu.ro: 16; at most 16).")
+    max_shares = Int(Limits.shares, config=True, help="Users in one job spec's `share`.")
+    max_page_size = Int(
+        Limits.page_size,
+        config=True,
+        help="""Jobs in one `GET jobs` answer: a larger `limit` is served this
+        many at a time, with a `next` cursor to the rest.""",
+    )
+    max_page_bytes = Int(
+        Limits.page_bytes,
+        config=True,
+        help="""Bytes of one `GET jobs` answer: a page of large jobs ends
+        early (at least one job), with a `next` cursor to the rest.""",
+    )
+
+    stream_keepalive = Float(
+        15.0,
+        config=True,
+        help="""Seconds between keep-alive comments (`: ping`) of an idle
+        server-sent-events stream (`top`), so proxies with a read timeout keep it.""",
+    )
+
+    @validate(
+        "max_body_size", "max_json_depth", "max_command_length", "max_env_entries",
+        "max_env_size", "max_volumes", "max_tags", "max_shares", "max_page_size",
+        "max_page_bytes",
+    )  # fmt: skip
+    def _validate_limit(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise TraitError(f"c.NeuroJobs.{proposal['trait'].name} must be at least 1")
+        return value
+
+    def limits(self) -> Limits:
+        """The configured limits."""
+        return Limits(
+            body_size=self.max_body_size,
+            json_depth=self.max_json_depth,
+            command_length=self.max_command_length,
+            env_entries=self.max_env_entries,
+            env_size=self.max_env_size,
+            volumes=self.max_volumes,
+            tags=min(self.max_tags, Limits.tags),
+            shares=self.max_shares,
+            page_size=self.max_page_size,
+            page_bytes=self.max_page_bytes,
+        )
+
     @validate("job_host_template")
     def _validate_job_host_template(self, proposal: dict[str, Any]) -> str:
         value = str(proposal["value"])
@@ -244,4 +324,5 @@ class NeuroJobs(LoggingConfigurable):
             cluster=self.cluster_name,
             default_life_span=life_span,
             life_span_check_interval=self.life_span_check_interval,
+            limits=self.limits(),
         )

@@ -123,6 +123,7 @@ def api(jp_fetch: Any, jp_base_url: str, openapi_checker: OpenAPIChecker) -> Api
         user: str = "alice",
         params: dict[str, Any] | None = None,
         raw: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         token = {"alice": ALICE_TOKEN, "bob": BOB_TOKEN}.get(user, user)
         kwargs: dict[str, Any] = {
@@ -132,8 +133,10 @@ def api(jp_fetch: Any, jp_base_url: str, openapi_checker: OpenAPIChecker) -> Api
         }
         if body is not None:
             kwargs["body"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
+            kwargs["headers"]["Content-Type"] = "application/json"
         elif method in ("POST", "PUT"):
             kwargs["body"] = b""
+        kwargs["headers"].update(headers or {})
         if params:
             kwargs["params"] = params
         parts = ["neuro", "api", "v1", *path.split("/")]

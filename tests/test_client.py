@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from traitlets.config import Config
 
 import neuro_jupyter.client as client_module
 from neuro_jupyter.client import (
@@ -34,6 +35,13 @@ pytestmark = pytest.mark.usefixtures("jp_serverapp", "http_server")
 
 T = TypeVar("T")
 SLEEP = {"image": "ubuntu", "command": "sleep 30"}
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config: Config) -> Config:
+    # Small pages, so every listing here goes through the clients' paging.
+    jp_server_config.NeuroJobs.max_page_size = 2
+    return jp_server_config
 
 
 @pytest.fixture
@@ -145,6 +153,16 @@ async def test_jobs_filters(alice: AsyncNeuroClient) -> None:
     assert [j.name for j in await alice.jobs(status="succeeded")] == ["plain"]
     assert len(await alice.jobs(all=True, limit=1)) == 1
     await alice.kill("tagged")
+
+
+async def test_jobs_reads_every_page(alice: AsyncNeuroClient, alice_sync: NeuroClient) -> None:
+    """The server answers 2 jobs a page here; the clients follow ``next``."""
+    ids = [(await alice.run({"image": "ubuntu", "command": "true"})).id for _ in range(5)]
+    newest_first = ids[::-1]
+    assert [j.id for j in await alice.jobs(all=True)] == newest_first
+    assert [j.id for j in await alice.jobs(all=True, limit=3)] == newest_first[:3]
+    listed = await asyncio.to_thread(alice_sync.jobs, all=True)
+    assert [j.id for j in listed] == newest_first
 
 
 async def test_kill_rerun_and_bump(alice: AsyncNeuroClient, alice_sync: NeuroClient) -> None:

@@ -236,6 +236,8 @@ export class JobsService {
   createJob(spec: IJobSpec): Promise<IJob> {
     return requestAPI<IJob>(this.serverSettings, 'jobs', {
       method: 'POST',
+      // The API reads JSON bodies only when they say so (415 otherwise).
+      headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(spec)
     });
   }

@@ -145,6 +145,11 @@ class Backend(Protocol):
     runtime: str
     """In words, where commands run (shown in the job record)."""
 
+    required_fields: tuple[str, ...]
+    """Job-spec fields this runtime needs beyond ``image`` (the local one runs
+    a command on this machine, so ``command``); the served OpenAPI document
+    marks them required."""
+
     addresses: JobAddresses
     """Where jobs' HTTP ports are published; JobService sets it. A job started
     from then on gets ``addresses.environment(job)`` (``NEURO_JOB_HTTP_URL``,

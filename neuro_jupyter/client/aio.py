@@ -14,7 +14,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 
 from ..jobs.model import Preset
-from .base import EXEC_CLOSED, BaseClient, Call, SSEDecoder, exec_control, jobs_params
+from .base import (
+    EXEC_CLOSED,
+    BaseClient,
+    Call,
+    SSEDecoder,
+    exec_control,
+    jobs_params,
+    more_pages,
+)
 from .config import ApiConfig
 from .errors import ApiError
 from .models import Job, Sample
@@ -130,7 +138,11 @@ class AsyncNeuroClient(BaseClient):
             status=status, all=all, owner=owner, name=name, tag=tag, q=q,
             since=since, until=until, limit=limit,
         )  # fmt: skip
-        return await self._call(self.jobs_call(params))
+        jobs, cursor = await self._call(self.jobs_call(params))
+        while more_pages(jobs, cursor, limit):  # the server answers in pages
+            page, cursor = await self._call(self.jobs_call(params, cursor))
+            jobs += page
+        return jobs if limit is None else jobs[:limit]
 
     async def job(self, ref: str) -> Job:
         """One job by id, name or ``name--owner``."""

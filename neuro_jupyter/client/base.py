@@ -27,6 +27,7 @@ __all__ = ["BaseClient", "Call", "SSEDecoder"]
 
 T = TypeVar("T")
 Params = list[tuple[str, str]]
+JobsPage = tuple[list[Job], str | None]
 #: ``DELETE jobs/{ref}?wait=true`` may take this long on the server.
 KILL_WAIT_SECONDS = 30.0
 
@@ -47,8 +48,9 @@ def _job(data: Any) -> Job:
     return Job.from_json(data)
 
 
-def _jobs(data: Any) -> list[Job]:
-    return [Job.from_json(j) for j in data["jobs"]]
+def _jobs(data: Any) -> tuple[list[Job], str | None]:
+    next_page = data.get("next")
+    return [Job.from_json(j) for j in data["jobs"]], None if next_page is None else str(next_page)
 
 
 def _presets(data: Any) -> tuple[list[Preset], str]:
@@ -226,8 +228,10 @@ class BaseClient:
         """``POST jobs``."""
         return Call("POST", "jobs", _job, body=dict(spec))
 
-    def jobs_call(self, params: Params) -> Call[list[Job]]:
-        """``GET jobs`` with its query."""
+    def jobs_call(self, params: Params, cursor: str | None = None) -> Call[JobsPage]:
+        """``GET jobs`` with its query: one page, and the cursor of the next (or None)."""
+        if cursor is not None:
+            params = [*params, ("cursor", cursor)]
         return Call("GET", "jobs", _jobs, params=params)
 
     def job_call(self, ref: str) -> Call[Job]:
@@ -297,6 +301,11 @@ def jobs_params(
     if limit is not None:
         params.append(("limit", str(limit)))
     return params
+
+
+def more_pages(jobs: list[Job], cursor: str | None, limit: int | None) -> bool:
+    """Whether a listing that has ``jobs`` so far reads the page at ``cursor``."""
+    return cursor is not None and (limit is None or len(jobs) < limit)
 
 
 def _many(values: Sequence[str] | str) -> list[str]:

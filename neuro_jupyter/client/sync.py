@@ -17,7 +17,16 @@ from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.sync.client import ClientConnection, connect
 
 from ..jobs.model import Preset
-from .base import EXEC_CLOSED, BaseClient, Call, SSEDecoder, exec_control, jobs_params, top_samples
+from .base import (
+    EXEC_CLOSED,
+    BaseClient,
+    Call,
+    SSEDecoder,
+    exec_control,
+    jobs_params,
+    more_pages,
+    top_samples,
+)
 from .config import ApiConfig
 from .errors import ApiError
 from .models import Job, Sample
@@ -136,7 +145,11 @@ class NeuroClient(BaseClient):
             status=status, all=all, owner=owner, name=name, tag=tag, q=q,
             since=since, until=until, limit=limit,
         )  # fmt: skip
-        return self._call(self.jobs_call(params))
+        jobs, cursor = self._call(self.jobs_call(params))
+        while more_pages(jobs, cursor, limit):  # the server answers in pages
+            page, cursor = self._call(self.jobs_call(params, cursor))
+            jobs += page
+        return jobs if limit is None else jobs[:limit]
 
     def job(self, ref: str) -> Job:
         """One job by id, name or ``name--owner``."""

@@ -12,9 +12,11 @@ from ._quote import quote
 from ._text import stripped
 from .errors import InvalidSpec
 from .model import Permission, RestartPolicy
+from .words import split_words
 
 __all__ = [
     "DESCRIPTION_MAX",
+    "PATH_MAX",
     "TAGS_MAX",
     "TAG_MAX",
     "command_argv",
@@ -32,6 +34,7 @@ __all__ = [
 TAG_MAX = 256
 TAGS_MAX = 16
 DESCRIPTION_MAX = 4096
+PATH_MAX = 4096
 
 
 def _type_error(field: str, what: str, value: object) -> InvalidSpec:
@@ -60,17 +63,18 @@ def parse_tag(value: object) -> str:
     return value
 
 
-def parse_tags(values: object) -> tuple[str, ...]:
-    """Check a list of tags; return them deduplicated and sorted, at most 16.
+def parse_tags(values: object, most: int = TAGS_MAX) -> tuple[str, ...]:
+    """Check a list of tags; return them deduplicated and sorted, at most ``most``
+    (Neu.ro's 16 by default).
 
     Raises:
-        InvalidSpec: ``tags``: not a list, a bad tag, or more than 16 distinct tags.
+        InvalidSpec: ``tags``: not a list, a bad tag, or more than ``most`` distinct tags.
     """
     if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
         raise InvalidSpec("tags", "tags must be a list of strings")
     tags = tuple(sorted({parse_tag(value) for value in values}))
-    if len(tags) > TAGS_MAX:
-        raise InvalidSpec("tags", f"{len(tags)} tags given: a job has at most {TAGS_MAX}")
+    if len(tags) > most:
+        raise InvalidSpec("tags", f"{len(tags)} tags given: a job has at most {most}")
     return tags
 
 
@@ -99,7 +103,7 @@ def command_argv(command: str) -> list[str]:
         InvalidSpec: ``command``: unbalanced quotes or a trailing backslash.
     """
     try:
-        return shlex.split(command)
+        return split_words(command)
     except ValueError as error:
         raise InvalidSpec(
             "command", f"command {quote(command)} cannot be split into words: {error}"
@@ -135,6 +139,8 @@ def parse_workdir(value: object) -> str:
     value = stripped(value)
     if not isinstance(value, str):
         raise _type_error("workdir", "workdir must be a string", value)
+    if len(value) > PATH_MAX:
+        raise InvalidSpec("workdir", f"workdir is longer than {PATH_MAX} characters (PATH_MAX)")
     if not value.startswith("/"):
         raise InvalidSpec(
             "workdir", f"workdir {quote(value)} is invalid: it must be absolute (start with '/')"

@@ -304,7 +304,8 @@ class ListJobsQuery:
     Empty fields do not filter. ``statuses`` None means every status; ``tags``
     must all be present; ``q`` is a case-insensitive substring of the name,
     description, image or command; ``since``/``until`` bound ``created_at``.
-    Results are newest first, at most ``limit``.
+    Results are newest first, at most ``limit``; ``after`` (created_at, id)
+    starts them after that job (the cursor of the page before).
     """
 
     viewer: str
@@ -318,6 +319,7 @@ class ListJobsQuery:
     limit: int = 1000
     groups: frozenset[str] = frozenset()
     """The viewer's hub groups: jobs shared with ``group:G`` for any of them are visible."""
+    after: tuple[datetime, str] | None = None
 
 
 @dataclass(frozen=True)

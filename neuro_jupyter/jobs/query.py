@@ -7,24 +7,41 @@ naming the parameter.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from .errors import InvalidSpec
-from .model import JobStatus, ListJobsQuery
+from .model import Job, JobStatus, ListJobsQuery
 from .parse import parse_job_name, parse_since, parse_tag, parse_user
 
-__all__ = ["LIVE_STATUSES", "MAX_LIMIT", "parse_flag", "parse_list_query"]
+__all__ = [
+    "LIVE_STATUSES",
+    "MAX_LIMIT",
+    "Q_MAX",
+    "format_cursor",
+    "parse_cursor",
+    "parse_flag",
+    "parse_list_query",
+]
 
 LIVE_STATUSES = frozenset(s for s in JobStatus if s.is_live)
-MAX_LIMIT = 10_000
+MAX_LIMIT = 100
+"""The default cap on ``limit``: one page (``c.NeuroJobs.max_page_size``)."""
+Q_MAX = 256
+"""Characters of the ``q`` search text."""
+_JOB_ID = re.compile(r"job-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CURSOR_RULE = "cursor must be the `next` value of an earlier answer"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 def parse_flag(value: str, field: str) -> bool:
-    """A boolean query parameter: ``true/false``, ``1/0``, ``yes/no``, ``on/off``."""
-    lowered = value.strip().lower()
+    """A boolean query parameter: ``true/false``, ``1/0``, ``yes/no``, ``on/off``
+    in any case; empty is false (the OpenAPI ``Flag`` pattern says the same)."""
+    lowered = value.lower()
     if lowered in _TRUE:
         return True
     if lowered in _FALSE:
@@ -56,17 +73,49 @@ def _statuses(params: Mapping[str, Sequence[str]]) -> frozenset[JobStatus] | Non
     return frozenset(statuses)
 
 
-def _limit(value: str | None) -> int:
+def _limit(value: str | None, most: int) -> int:
+    """``limit``, capped at ``most`` (one page; ``next`` leads on)."""
     if value is None:
-        return 1000
-    value = value.strip()
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
-        raise InvalidSpec("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    return int(value)
+        return most
+    # ASCII digits only: "²".isdigit() is true, and int("²") raises (issue 14);
+    # past 9 digits the cap applies anyway (and int() refuses 4,300 digits).
+    if not (value.isascii() and value.isdigit()) or int(value[:10]) < 1:
+        raise InvalidSpec("limit", "limit must be a whole number from 1")
+    return most if len(value) > 9 else min(int(value), most)
+
+
+def format_cursor(job: Job) -> str:
+    """Where the page that ends with ``job`` ends: the ``next`` of a listing."""
+    text = f"{job.created_at.isoformat()}|{job.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def parse_cursor(value: str) -> tuple[datetime, str]:
+    """The (created_at, id) a :func:`format_cursor` cursor names.
+
+    Raises:
+        InvalidSpec: ``cursor``: not one this server made.
+    """
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+        at, _, job_id = text.partition("|")
+        moment = datetime.fromisoformat(at)
+    except (ValueError, binascii.Error, UnicodeError):
+        raise InvalidSpec("cursor", _CURSOR_RULE) from None
+    if moment.tzinfo is None or not _JOB_ID.fullmatch(job_id):
+        raise InvalidSpec("cursor", _CURSOR_RULE)
+    return moment, job_id
+
+
+def _q(value: str | None) -> str | None:
+    if value and len(value) > Q_MAX:
+        raise InvalidSpec("q", f"q has {len(value)} characters: at most {Q_MAX}")
+    return value or None
 
 
 def parse_list_query(
-    viewer: str, params: Mapping[str, Sequence[str]], now: datetime
+    viewer: str, params: Mapping[str, Sequence[str]], now: datetime, max_limit: int = MAX_LIMIT
 ) -> ListJobsQuery:
     """A listing of what ``viewer`` may see, filtered by ``params``.
 
@@ -74,28 +123,32 @@ def parse_list_query(
     ``all`` (every status), ``owner`` (repeatable), ``name``, ``tag``
     (repeatable, all must match), ``q`` (substring), ``since``/``until`` (ISO
     time, UTC when it has no zone, or a duration ago; empty = no bound),
-    ``limit``. Surrounding whitespace is ignored except in ``q``; a blank
-    value is no filter. A bare number with no value (the
-    cache-buster JupyterLab adds to GETs) is no parameter.
+    ``limit`` (from 1; served at most ``max_limit``, which is also the
+    default) and ``cursor`` (the ``next`` of the page before). Surrounding
+    whitespace is ignored except in ``q``; a blank value is no filter. A
+    bare number with no value (the cache-buster JupyterLab adds to GETs) is
+    no parameter.
 
     Raises:
         InvalidSpec: a parameter breaks its rule; ``field`` names it.
     """
-    known = {"status", "all", "owner", "name", "tag", "q", "since", "until", "limit"}
+    known = {"status", "all", "owner", "name", "tag", "q", "since", "until", "limit", "cursor"}
     for key in params:
         if key.isdigit() and not any(params[key]):
             continue  # JupyterLab's cache-buster: ``?1732594000000`` on every GET
         if key not in known:
             raise InvalidSpec(key, f"unknown parameter {key!r}: use {', '.join(sorted(known))}")
     name = _last(params, "name")
+    cursor = _last(params, "cursor")
     return ListJobsQuery(
         viewer=viewer,
         statuses=_statuses(params),
         owners=frozenset(parse_user(o, "owner") for o in params.get("owner") or []),
         name=parse_job_name(name) if name else None,
         tags=frozenset(parse_tag(t) for t in params.get("tag") or []),
-        q=(params.get("q") or [""])[-1] or None,  # free text: kept as written
+        q=_q((params.get("q") or [""])[-1]),  # free text: kept as written
         since=parse_since(_last(params, "since") or "", now),
         until=parse_since(_last(params, "until") or "", now, "until"),
-        limit=_limit(_last(params, "limit")),
+        limit=_limit(_last(params, "limit"), max_limit),
+        after=parse_cursor(cursor) if cursor else None,
     )

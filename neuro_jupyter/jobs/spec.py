@@ -17,6 +17,7 @@ from .durations import parse_life_span
 from .env import parse_env, parse_env_item
 from .errors import InvalidSpec
 from .fields import (
+    TAGS_MAX,
     parse_command,
     parse_description,
     parse_http_port,
@@ -25,6 +26,7 @@ from .fields import (
     parse_workdir,
 )
 from .images import parse_image
+from .limits import Limits, check_spec_limits
 from .model import HttpSpec, JobSpec, RestartPolicy
 from .names import parse_grantee, parse_job_name
 from .presets import parse_preset_name
@@ -128,6 +130,7 @@ def parse_job_spec(
     default_preset: str,
     default_life_span: int,
     environ: Mapping[str, str] | None = None,
+    limits: Limits | None = None,
 ) -> JobSpec:
     """Validate a REST job spec and build a :class:`JobSpec`.
 
@@ -136,6 +139,7 @@ def parse_job_spec(
     a list-form ``env`` is copied from; None (the server) rejects bare names.
     ``parse_job_spec(spec.to_json(), ...) == spec`` for every valid spec.
     Whether the preset exists is not checked here (see ``presets.find_preset``).
+    ``limits`` (a server's) are checked first, before any item is parsed.
 
     Raises:
         InvalidSpec: the first bad field: ``field`` names it, the message the rule.
@@ -148,6 +152,8 @@ def parse_job_spec(
             raise InvalidSpec(
                 str(key), f"unknown field {shown}: the job spec has {', '.join(SPEC_KEYS)}"
             )
+    if limits is not None:
+        check_spec_limits(data, limits)
     if data.get("image") is None:
         raise InvalidSpec("image", "image is required: e.g. python:3.12-slim")
 
@@ -162,7 +168,7 @@ def parse_job_spec(
         command=parse_command(get("command", "")),
         preset=parse_preset_name(get("preset", default_preset)),
         name=None if name is None else parse_job_name(name),
-        tags=parse_tags(get("tags", [])),
+        tags=parse_tags(get("tags", []), TAGS_MAX if limits is None else limits.tags),
         description=parse_description(get("description", "")),
         volumes=parse_volumes(get("volumes", [])),
         env=parse_env_value(get("env", {}), environ),

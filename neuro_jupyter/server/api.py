@@ -6,27 +6,36 @@ Errors are translated once, in :class:`NeuroAPIHandler`.
 
 from __future__ import annotations
 
-import functools
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
-from importlib.resources import files
 from typing import Any
 
-import yaml
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..backends.base import LogChunk, TelemetrySample
 from ..jobs.errors import InvalidSpec
+from ..jobs.model import Job
 from ..jobs.parse import parse_permission, parse_since
-from ..jobs.query import parse_flag, parse_list_query
-from .base import NeuroAPIHandler, format_time, preset_to_json, share_to_json
+from ..jobs.query import format_cursor, parse_flag, parse_list_query
+from .base import (
+    KEEPALIVE_KEY,
+    KEEPALIVE_SECONDS,
+    NeuroAPIHandler,
+    format_time,
+    preset_to_json,
+    share_to_json,
+)
 from .exec import JobExecHandler
+from .keepalive import with_keepalive
+from .openapi import openapi_document, served_openapi
 from .sendfile import send_at_once, write_log_chunk
 
-__all__ = ["API_PREFIX", "api_handlers"]
+__all__ = ["API_PREFIX", "api_handlers", "openapi_document"]
 
 API_PREFIX = "neuro/api/v1"
 _REF = r"(?P<ref>[^/]+)"
@@ -62,9 +71,26 @@ class JobsHandler(NeuroAPIHandler):
     @authorized
     async def get(self) -> None:
         params = {k: self.get_query_arguments(k) for k in self.request.query_arguments}
-        query = parse_list_query(self.user_name, params, datetime.now(timezone.utc))
-        jobs = self.service.list_jobs(query)
-        self.write_json({"jobs": [self.job_json(j) for j in jobs]})
+        page_size = self.service.limits.page_size
+        query = parse_list_query(self.user_name, params, datetime.now(timezone.utc), page_size)
+        jobs = await self.service.list_jobs_in_thread(query)
+        # Written in a worker thread too: up to page_bytes of JSON.
+        self.write_json_text(await asyncio.to_thread(self._page, jobs, query.limit))
+
+    def _page(self, jobs: list[Job], limit: int) -> str:
+        """``{"jobs", "next"}``: jobs serialized one by one, so that a page of
+        large jobs ends at page_bytes (issue 14: 20 jobs answered 16.8 MB)."""
+        parts: list[str] = []
+        size = 0
+        for job in jobs:
+            text = json.dumps(self.job_json(job))
+            if parts and size + len(text) > self.service.limits.page_bytes:
+                break
+            parts.append(text)
+            size += len(text) + 1
+        more = len(parts) < len(jobs) or len(jobs) == limit
+        cursor = format_cursor(jobs[len(parts) - 1]) if more and parts else None
+        return f'{{"jobs": [{",".join(parts)}], "next": {json.dumps(cursor)}}}'
 
     @web.authenticated
     @authorized
@@ -123,10 +149,11 @@ class LogsHandler(NeuroAPIHandler):
     @authorized
     async def get(self, ref: str) -> None:
         since = self.get_query_argument("since", "")
+        follow = parse_flag(self.get_query_argument("follow", "false"), "follow")
         chunks = self.service.log_stream(
             self.user_name,
             ref,
-            follow=parse_flag(self.get_query_argument("follow", "false"), "follow"),
+            follow=follow,
             since=parse_since(since, datetime.now(timezone.utc)),
             timestamps=parse_flag(self.get_query_argument("timestamps", "false"), "timestamps"),
         )
@@ -134,17 +161,21 @@ class LogsHandler(NeuroAPIHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-cache")
         send_at_once(self)
+        if follow:
+            # A silent job's reader gets the headers now, not at its first output.
+            with contextlib.suppress(StreamClosedError):
+                await self.flush()
         await self._stream(chunks)
 
     async def _stream(self, chunks: AsyncIterator[LogChunk]) -> None:
         try:
             async for chunk in chunks:
                 await write_log_chunk(self, chunk)
+            await self.finish(set_content_type=LOG_CONTENT_TYPE)
         except StreamClosedError:
             pass  # the reader went away; the job goes on
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
-        self.finish(set_content_type=LOG_CONTENT_TYPE)
 
 
 def _sample_json(sample: TelemetrySample) -> dict[str, Any]:
@@ -174,16 +205,21 @@ class TopHandler(NeuroAPIHandler):
         samples = self.service.telemetry(self.user_name, ref, seconds)
         self.set_header("Content-Type", SSE_CONTENT_TYPE)
         self.set_header("Cache-Control", "no-cache")
+        every = float(self.settings.get(KEEPALIVE_KEY, KEEPALIVE_SECONDS))
         try:
-            async for sample in samples:
-                self.write(f"event: sample\ndata: {json.dumps(_sample_json(sample))}\n\n")
+            await self.flush()  # the status line and headers at once, not with the first sample
+            async for sample in with_keepalive(samples, every, self.gone):
+                if sample is None:
+                    self.write(": ping\n\n")
+                else:
+                    self.write(f"event: sample\ndata: {json.dumps(_sample_json(sample))}\n\n")
                 await self.flush()
             self.write("event: end\ndata: {}\n\n")
+            await self.finish(set_content_type=SSE_CONTENT_TYPE)
         except StreamClosedError:
-            return
+            return  # the reader went away
         finally:
             await samples.aclose()  # type: ignore[attr-defined]
-        self.finish(set_content_type=SSE_CONTENT_TYPE)
 
 
 class SharesHandler(NeuroAPIHandler):
@@ -219,20 +255,18 @@ class ShareHandler(NeuroAPIHandler):
 
 
 class OpenAPIHandler(NeuroAPIHandler):
-    """``GET openapi.json``: the contract these handlers keep."""
+    """``GET openapi.json``: the contract these handlers keep, as this server serves it."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(openapi_document())
-
-
-@functools.lru_cache(maxsize=1)
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3 document shipped in the package."""
-    text = files(__package__).joinpath("openapi.yaml").read_text(encoding="utf-8")
-    document: dict[str, Any] = yaml.safe_load(text)
-    return document
+        # The API root from this request's own path, not from API_PREFIX: the
+        # same handlers may be served under another prefix (a hub service).
+        root = self.request.path.rpartition("/")[0]
+        service = self.service
+        presets = [p.name for p in service.list_presets()]
+        document = served_openapi(root, presets, service.required_fields(), service.limits)
+        self.write_json(document)
 
 
 def api_handlers(prefix: str = API_PREFIX) -> list[tuple[str, type]]:

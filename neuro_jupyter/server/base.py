@@ -6,6 +6,7 @@ Domain errors become HTTP answers here and only here (dask-gateway's
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -16,23 +17,29 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
 from ..jobs.errors import Conflict, Forbidden, InvalidSpec, NeuroError, NotFound, Unavailable
+from ..jobs.limits import body_needs_check, check_json_input
 from ..jobs.model import Job, Preset, Share, StatusItem
 from ..jobs.parse import format_volume
 from ..service import JobService
 
 __all__ = [
+    "FieldError",
     "NeuroAPIHandler",
     "ServiceMixin",
     "format_time",
     "job_to_json",
     "preset_to_json",
     "share_to_json",
+    "write_json_error",
 ]
 
 SERVICE_KEY = "neuro_jobs_service"
 SINGLE_USER_KEY = "neuro_single_user"
 API_PATH_KEY = "neuro_api_path"
 """Setting: the API's root relative to ``base_url`` (``neuro/api/v1`` by default)."""
+KEEPALIVE_KEY = "neuro_stream_keepalive"
+KEEPALIVE_SECONDS = 15.0
+"""Seconds between ``: ping`` comments of an idle event stream, unless configured."""
 
 _STATUS_OF: tuple[tuple[type[NeuroError], int], ...] = (
     (InvalidSpec, 400),
@@ -41,6 +48,19 @@ _STATUS_OF: tuple[tuple[type[NeuroError], int], ...] = (
     (Forbidden, 403),
     (Unavailable, 503),
 )
+
+
+JSON_TYPE = "application/json"
+
+
+class FieldError(web.HTTPError):
+    """An HTTP-level refusal of the request itself (not of a domain rule),
+    answered as ``{"error", "field"}`` like every other error."""
+
+    def __init__(self, status_code: int, field: str, message: str) -> None:
+        super().__init__(status_code)
+        self.field = field
+        self.message = message
 
 
 def status_of(error: NeuroError) -> int:
@@ -123,6 +143,28 @@ def user_name_of(handler: Any) -> str:
     return str(getattr(user, "username", None) or user)
 
 
+def write_json_error(
+    handler: web.RequestHandler, status_code: int, exc: BaseException | None
+) -> None:
+    """Finish ``handler``'s answer as ``{"error", "field"}`` (every route's errors,
+    exec's included); a domain error sets its own status."""
+    field = None
+    if isinstance(exc, NeuroError):
+        status_code = status_of(exc)
+        handler.set_status(status_code)
+        message = exc.message
+        field = getattr(exc, "field", None)
+    elif isinstance(exc, FieldError):
+        message, field = exc.message, exc.field
+    elif isinstance(exc, web.HTTPError):
+        message = exc.log_message % exc.args if exc.log_message else ""
+        message = message or exc.reason or responses.get(status_code, "error")
+    else:
+        message = responses.get(status_code, "error")
+    handler.set_header("Content-Type", "application/json")
+    handler.finish(json.dumps({"error": message, "field": field}))
+
+
 class ServiceMixin:
     """Gives a handler the one JobService of this server (API, exec, proxy)."""
 
@@ -139,6 +181,14 @@ class NeuroAPIHandler(ServiceMixin, APIHandler):
     """Base of the REST handlers: authenticated JSON over :class:`JobService`."""
 
     auth_resource = "neuro"
+    _gone: asyncio.Event | None = None
+
+    @property
+    def gone(self) -> asyncio.Event:
+        """Set when the client closes the connection (a stream's cue to stop)."""
+        if self._gone is None:
+            self._gone = asyncio.Event()
+        return self._gone
 
     @property
     def user_name(self) -> str:
@@ -160,25 +210,56 @@ class NeuroAPIHandler(ServiceMixin, APIHandler):
         await super().prepare()
         await self.service.ready()
 
+    def on_connection_close(self) -> None:
+        """The client went away: streams stop at once (see :attr:`gone`)."""
+        super().on_connection_close()
+        self.gone.set()
+
     def json_body(self) -> Mapping[str, Any]:
-        """The request body as a JSON object.
+        """The request body as a JSON object (an empty body is ``{}``).
 
         Raises:
-            InvalidSpec: the body is not a JSON object.
+            FieldError: 415 for a body that is not ``application/json``, 413
+                for one over ``c.NeuroJobs.max_body_size``.
+            InvalidSpec: the body is not a JSON object, is nested too deep, or
+                holds a string no registry or process can take (issue 14).
         """
+        body = self.request.body
+        if not body:
+            return {}
+        limits = self.service.limits
+        media_type = self.request.headers.get("Content-Type", "").partition(";")[0]
+        if media_type.strip().lower() != JSON_TYPE:
+            raise FieldError(
+                415, "Content-Type", f"send the body as {JSON_TYPE} (Content-Type header)"
+            )
+        if len(body) > limits.body_size:
+            raise FieldError(
+                413, "body", f"the request body has {len(body)} bytes: at most {limits.body_size}"
+            )
         try:
-            data = json.loads(self.request.body or b"{}")
+            data = json.loads(body)
+        except RecursionError:
+            raise InvalidSpec(
+                "body", f"the request body is nested deeper than {limits.json_depth} levels"
+            ) from None
         except ValueError as exc:
             raise InvalidSpec("body", f"the request body is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise InvalidSpec("body", "the request body must be a JSON object")
+        if body_needs_check(body, limits.json_depth):
+            check_json_input(data, limits.json_depth)
         return data
 
     def write_json(self, data: Any, status: int = 200) -> None:
         """Answer with ``data`` as JSON."""
+        self.write_json_text(json.dumps(data), status)
+
+    def write_json_text(self, text: str, status: int = 200) -> None:
+        """Answer with ``text``, already JSON."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data))
+        self.finish(text)
 
     def job_json(self, job: Job) -> dict[str, Any]:
         """A job record as the API shows it, its URL as this visitor reaches the server."""
@@ -197,24 +278,11 @@ class NeuroAPIHandler(ServiceMixin, APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error as ``{"error", "field"}``; domain errors get their own status."""
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        field = None
-        if isinstance(exc, NeuroError):
-            status_code = status_of(exc)
-            self.set_status(status_code)
-            message = exc.message
-            field = getattr(exc, "field", None)
-        elif isinstance(exc, web.HTTPError):
-            message = exc.log_message % exc.args if exc.log_message else ""
-            message = message or exc.reason or responses.get(status_code, "error")
-        else:
-            message = responses.get(status_code, "error")
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": message, "field": field}))
+        write_json_error(self, status_code, kwargs.get("exc_info", (None, None, None))[1])
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """User mistakes are answered, not logged as server faults."""
-        if isinstance(value, NeuroError):
+        if isinstance(value, (NeuroError, FieldError)):
             self.log.debug("%s %s: %s", self.request.method, self.request.uri, value)
             return
         super().log_exception(typ, value, tb)

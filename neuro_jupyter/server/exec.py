@@ -29,7 +29,7 @@ from ..backends.base import ExecSession
 from ..jobs.errors import Conflict, InvalidSpec, NeuroError
 from ..jobs.model import JobStatus
 from ..jobs.query import parse_flag
-from .base import ServiceMixin, status_of, user_name_of
+from .base import FieldError, ServiceMixin, status_of, user_name_of, write_json_error
 
 __all__ = ["JobExecHandler"]
 
@@ -49,6 +49,7 @@ class JobExecHandler(ServiceMixin, WebSocketMixin, WebSocketHandler, JupyterHand
         user = self.current_user
         if not await ensure_async(self.authorizer.is_authorized(self, user, "execute", "neuro")):
             raise web.HTTPError(403)
+        self._check_handshake()
         try:
             await self.service.ready()
             self.user_name = user_name_of(self)
@@ -64,10 +65,42 @@ class JobExecHandler(ServiceMixin, WebSocketMixin, WebSocketHandler, JupyterHand
             return
         await super().get(ref)
 
+    def _check_handshake(self) -> None:
+        """Tornado's own handshake checks, answered as JSON (tornado writes plain text).
+
+        Raises:
+            FieldError: 400 without the upgrade headers or key, 426 for another
+                WebSocket version, 403 from an origin Jupyter refuses.
+        """
+        headers = self.request.headers
+        if headers.get("Upgrade", "").lower() != "websocket":
+            raise FieldError(400, "Upgrade", "exec is a WebSocket: send Upgrade: websocket")
+        connection = {s.strip().lower() for s in headers.get("Connection", "").split(",")}
+        if "upgrade" not in connection:
+            raise FieldError(400, "Connection", "exec is a WebSocket: send Connection: Upgrade")
+        if headers.get("Sec-WebSocket-Version") not in ("7", "8", "13"):
+            raise FieldError(426, "Sec-WebSocket-Version", "use WebSocket version 13")
+        if not headers.get("Sec-WebSocket-Key"):
+            raise FieldError(400, "Sec-WebSocket-Key", "a WebSocket handshake needs a key")
+        origin = headers.get("Origin")
+        if origin is not None and not self.check_origin(origin):
+            raise FieldError(403, "Origin", f"WebSockets from {origin} are not allowed")
+
     def _refuse(self, exc: NeuroError) -> None:
         self.set_status(status_of(exc))
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": exc.message, "field": getattr(exc, "field", None)}))
+        write_json_error(self, status_of(exc), exc)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Errors before the handshake (403, 405, 400...) as ``{"error", "field"}``,
+        not Jupyter's HTML page (issue 14)."""
+        write_json_error(self, status_code, kwargs.get("exc_info", (None, None, None))[1])
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Refusals are answered, not logged as server faults."""
+        if isinstance(value, (NeuroError, FieldError)):
+            self.log.debug("%s %s: %s", self.request.method, self.request.uri, value)
+            return
+        super().log_exception(typ, value, tb)
 
     async def open(self, ref: str) -> None:  # type: ignore[override]
         """Start the command and the output pump."""

@@ -12,9 +12,11 @@ both ways chunk by chunk with no size cap. WebSocket upgrades are relayed by
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterable
 from http.client import responses
+from typing import Any
 from urllib.parse import urlsplit
 
 from jupyter_server._tz import utcnow
@@ -161,7 +163,7 @@ class JobProxyHandler(ServiceMixin, UpstreamRelayHandler):  # type: ignore[misc]
             self._refuse_forbidden(exc)
             return
         except NeuroError as exc:
-            self.refuse(status_of(exc), exc.message)
+            self.refuse(status_of(exc), exc.message, getattr(exc, "field", None))
             return
         if not self._locate():
             return
@@ -178,16 +180,29 @@ class JobProxyHandler(ServiceMixin, UpstreamRelayHandler):  # type: ignore[misc]
         else:
             self.refuse(403, exc.message)
 
-    def refuse(self, status: int, message: str) -> None:
-        """A short page naming why; every echoed word escaped."""
+    def refuse(self, status: int, message: str, field: str | None = None) -> None:
+        """Why, as a short page for a browser (every echoed word escaped), else
+        as the API's ``{"error", "field"}`` (issue 14)."""
         self.clear()
         self.set_status(status)
+        if "text/html" not in self.request.headers.get("Accept", ""):
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"error": message, "field": field}))
+            return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         reason = html.escape(responses.get(status, "Error"))
         self.finish(
             f"<!DOCTYPE html><title>{status} {reason}</title>"
             f"<h1>{status} {reason}</h1><p>{html.escape(message)}</p>\n"
         )
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """An error no refusal above answered, in the same two forms."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = responses.get(status_code, "error")
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args
+        self.refuse(status_code, message)
 
     def _locate(self) -> bool:
         """Split the raw URI into the job's prefix and what the job receives."""

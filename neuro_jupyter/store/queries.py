@@ -56,6 +56,11 @@ def _filters(query: ListJobsQuery) -> list[sa.ColumnElement[bool]]:
         where.append(jobs.c.created_at >= query.since)
     if query.until is not None:
         where.append(jobs.c.created_at <= query.until)
+    if query.after is not None:
+        at, job_id = query.after
+        where.append(
+            sa.or_(jobs.c.created_at < at, sa.and_(jobs.c.created_at == at, jobs.c.id < job_id))
+        )
     return where
 
 

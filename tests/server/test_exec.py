@@ -81,3 +81,33 @@ async def test_exec_is_refused_before_the_handshake(api: Api, jp_ws_fetch: Any) 
             "neuro", "api", "v1", "jobs", "guarded", "exec", params={"command": "true"}
         )
     assert refused.value.code == 409
+
+
+async def test_exec_answers_every_refusal_as_json(
+    api: Api, jp_fetch: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """403/405/400/426 before the handshake are ``{"error", "field"}``, not Jupyter's
+    HTML page, and nothing reaches ``write_error`` as an uncaught error (issue 14)."""
+    await running_job(api, "plain")
+    ws_headers = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13"}
+    cases: list[tuple[str, dict[str, str], int, str | None]] = [
+        ("GET", {"Authorization": ""}, 403, None),
+        ("GET", {"Authorization": "token wrong"}, 403, None),
+        ("POST", {}, 405, None),
+        ("GET", {}, 400, "Upgrade"),
+        ("GET", {"Upgrade": "websocket"}, 400, "Connection"),
+        ("GET", {**ws_headers, "Sec-WebSocket-Version": "99"}, 426, "Sec-WebSocket-Version"),
+        ("GET", ws_headers, 400, "Sec-WebSocket-Key"),
+    ]
+    for method, headers, code, field in cases:
+        response = await jp_fetch(
+            "neuro", "api", "v1", "jobs", "plain", "exec",
+            method=method, headers=headers, params={"command": "true"},
+            body=b"" if method == "POST" else None, raise_error=False,
+        )  # fmt: skip
+        assert response.code == code, (method, headers, response.body)
+        assert response.headers["Content-Type"].startswith("application/json")
+        body = json.loads(response.body)
+        assert body["error"] and body["field"] == field, body
+    assert "Uncaught exception" not in caplog.text
+    await api("DELETE", "jobs/plain")

@@ -352,6 +352,18 @@ async def test_a_job_that_is_not_running_answers_503(
     assert b"cancelled" in response.body or b"failed" in response.body
 
 
+async def test_refusals_are_json_for_programs_and_a_page_for_browsers(fetch: Fetch) -> None:
+    """The API's ``{"error", "field"}`` unless the visitor asks for HTML (issue 14)."""
+    for ref, code, field in [("no-such-job", 404, None), ("Not%20A%20Ref", 400, "ref")]:
+        response = await fetch(f"{ref}/", headers={"Accept": "application/json"})
+        assert response.code == code
+        assert response.headers["Content-Type"] == "application/json"
+        body = json.loads(response.body)
+        assert body["error"] and body["field"] == field, body
+        page = await fetch(f"{ref}/", headers={"Accept": "text/html,*/*"})
+        assert page.code == code and page.headers["Content-Type"].startswith("text/html")
+
+
 async def test_a_job_refusing_connections_answers_502(fetch: Fetch, api: Api) -> None:
     port = free_port()
     spec = {"image": "python", "name": "deaf", "command": "sleep 30", "http": {"port": port}}

@@ -91,6 +91,7 @@ class KubernetesBackend(KubernetesConfig):
     """Runs each job as a Pod (see the module docstring)."""
 
     runtime = "kubernetes: the command runs in a pod of the cluster, in the job's image"
+    required_fields: tuple[str, ...] = ()
     addresses = JobAddresses()
     """Where jobs' HTTP ports are published (set by JobService; see ``Backend``)."""
 

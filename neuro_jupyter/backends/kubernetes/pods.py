@@ -48,13 +48,13 @@ account token is not mounted either: a job gets no Kubernetes API access.
 from __future__ import annotations
 
 import posixpath
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...jobs.addresses import JobAddresses
 from ...jobs.errors import InvalidSpec
 from ...jobs.model import Job, Preset, RestartPolicy, Volume
+from ...jobs.words import split_words
 from ..environment import job_environment
 from .conventions import CONVENTIONS, NodeConventions
 from .metadata import pod_annotations, pod_labels, pod_name
@@ -260,7 +260,7 @@ def _container(job: Job, config: PodConfig, addresses: JobAddresses | None) -> d
     if spec.command:
         # As Neu.ro: the command replaces the image's CMD; its ENTRYPOINT stays.
         try:
-            container["args"] = shlex.split(spec.command)
+            container["args"] = split_words(spec.command)
         except ValueError as e:
             raise InvalidSpec("command", f"the command cannot be split into words: {e}") from None
     if spec.workdir:

@@ -79,6 +79,7 @@ class LocalBackend(LoggingConfigurable):
     """Runs jobs as process groups on this machine (see the module docstring)."""
 
     runtime = "local: the command runs on this machine; the image is recorded, not pulled"
+    required_fields = ("command",)
     addresses = JobAddresses()
     """Where jobs' HTTP ports are published (set by JobService; see ``Backend``)."""
 

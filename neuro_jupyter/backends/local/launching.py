@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 from ...jobs.addresses import JobAddresses
 from ...jobs.errors import InvalidSpec
 from ...jobs.model import Job, JobSpec
+from ...jobs.words import split_words
 from ..environment import job_environment
 from .jobdir import JobDir, Launch
 from .sandbox import Bind, SandboxError, bwrap_argv, under_mount
@@ -47,7 +47,7 @@ def check_spec(owner: str, spec: JobSpec, *, storage_root: Path, workdir: str, b
         InvalidSpec: on ``command``, ``volumes`` or ``workdir``.
     """
     try:
-        argv = shlex.split(spec.command)
+        argv = split_words(spec.command)
     except ValueError as e:
         raise InvalidSpec("command", f"the command cannot be split into words: {e}") from None
     if not argv:
@@ -104,7 +104,7 @@ def job_files(
     sandbox = bwrap_argv(bwrap, binds, workdir) if binds else []
     data = {"id": job.id, "owner": job.owner, "spec": job.spec.to_json()}
     launch = Launch(
-        argv=[*sandbox, *shlex.split(job.spec.command)],
+        argv=[*sandbox, *split_words(job.spec.command)],
         cwd="/" if sandbox else workdir,  # in a sandbox, bwrap's --chdir sets it
         memory=job.preset.memory,
         restart=job.spec.restart.value,

@@ -372,6 +372,7 @@ async def test_the_watch_lists_again_after_410_gone(
     job = make_job(f"sh -c 'while [ ! -e {go} ]; do sleep 0.05; done'")
     await backend.start(job)
     await recorder.until(job.id, JobStatus.RUNNING)
+
     def pod_lists() -> list[Any]:  # the pod log's GET, made whenever it is, not counted
         return [r for r in k8s.requests if r.path.endswith("/pods") and r.method == "GET"]
 

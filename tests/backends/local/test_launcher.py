@@ -144,8 +144,18 @@ async def test_an_idle_launcher_ends_and_its_spare_with_it(tmp_path: Path) -> No
     assert await LauncherClient(jobs, idle_timeout=0.5).launch(job_dir) == 0
     launcher = launcher_of(jobs)
     assert launcher is not None
-    await wait_for(lambda: len(launcher.children()) == 1)  # the runner ended
-    (spare,) = launcher.children()
+    # One snapshot is both waited on and used: read twice, the spare may have
+    # ended with the idle launcher in between (issue 14).
+    runner = job_dir.runner()
+    assert runner is not None
+    spares: list[psutil.Process] = []
+
+    def spare_seen() -> bool:
+        spares[:] = [c for c in launcher.children() if c.pid != runner.pid]
+        return len(spares) == 1
+
+    await wait_for(spare_seen)
+    (spare,) = spares
     await wait_for(lambda: not launcher.is_running(), timeout=10)
     await wait_for(lambda: not spare.is_running(), timeout=5)
     assert stop_launcher(jobs) is False

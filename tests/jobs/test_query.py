@@ -1,0 +1,66 @@
+"""The rules of ``GET jobs`` parameters: ``limit`` capped, ``cursor`` round-trips (issue 14)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from neuro_jupyter.jobs.errors import InvalidSpec
+from neuro_jupyter.jobs.model import Job, JobSpec, Preset
+from neuro_jupyter.jobs.query import format_cursor, parse_cursor, parse_flag, parse_list_query
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+
+
+def query(**params: str) -> object:
+    return parse_list_query("alice", {k: [v] for k, v in params.items()}, NOW, 100)
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "0", "-1", "1.5", " 1", "", "abc", "1" * 5000 + "x"])
+def test_a_limit_that_is_not_a_positive_ascii_number_is_refused(value: str) -> None:
+    with pytest.raises(InvalidSpec) as refused:
+        query(limit=value)
+    assert refused.value.field == "limit"
+
+
+@pytest.mark.parametrize(
+    ("value", "served"), [("1", 1), ("100", 100), ("101", 100), ("9" * 5000, 100)]
+)
+def test_a_limit_over_the_page_size_is_served_as_the_page_size(value: str, served: int) -> None:
+    assert query(limit=value).limit == served  # type: ignore[attr-defined]
+
+
+def test_no_limit_is_one_page() -> None:
+    assert query().limit == 100  # type: ignore[attr-defined]
+
+
+def test_a_cursor_names_the_last_job_of_a_page() -> None:
+    job = Job.create("alice", JobSpec(image="ubuntu", command="true"), Preset("p", 1, 10**9))
+    at, job_id = parse_cursor(format_cursor(job))
+    assert (at, job_id) == (job.created_at, job.id)
+    assert query(cursor=format_cursor(job)).after == (job.created_at, job.id)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", ["x", "%%%", "bm90IGEgY3Vyc29y", "MjAyNi0wMS0wMnxqb2ItMQ", "²"])
+def test_a_cursor_this_server_did_not_make_is_refused(value: str) -> None:
+    with pytest.raises(InvalidSpec) as refused:
+        query(cursor=value)
+    assert refused.value.field == "cursor"
+
+
+def test_a_long_search_is_refused() -> None:
+    with pytest.raises(InvalidSpec) as refused:
+        query(q="x" * 257)
+    assert refused.value.field == "q"
+
+
+@pytest.mark.parametrize("value", ["TRUE", "Yes", "on", "1"])
+def test_flags_in_any_case(value: str) -> None:
+    assert parse_flag(value, "all") is True
+
+
+@pytest.mark.parametrize("value", [" true", "true ", "2", "yep"])
+def test_flags_are_exact(value: str) -> None:
+    with pytest.raises(InvalidSpec):
+        parse_flag(value, "all")
