@@ -361,6 +361,7 @@ class JobService:
         55 ms to read and decode on the event loop (issue 14); SQLite reads
         without the GIL, so other requests go on meanwhile.
         """
+        query = dataclasses.replace(query, groups=self.groups_of(query.viewer))
         return await asyncio.to_thread(self.store.list, query)
 
     async def kill(self, user: str, ref: str, wait: float = 0.0) -> Job:

@@ -40,8 +40,9 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 def parse_flag(value: str, field: str) -> bool:
     """A boolean query parameter: ``true/false``, ``1/0``, ``yes/no``, ``on/off``
-    in any case; empty is false (the OpenAPI ``Flag`` pattern says the same)."""
-    lowered = value.lower()
+    in any case, surrounding whitespace ignored; empty is false (the OpenAPI
+    ``Flag`` pattern says the same)."""
+    lowered = value.strip().lower()
     if lowered in _TRUE:
         return True
     if lowered in _FALSE:

@@ -17,7 +17,7 @@ def query(**params: str) -> object:
     return parse_list_query("alice", {k: [v] for k, v in params.items()}, NOW, 100)
 
 
-@pytest.mark.parametrize("value", ["²", "٣", "0", "-1", "1.5", " 1", "", "abc", "1" * 5000 + "x"])
+@pytest.mark.parametrize("value", ["²", "٣", "0", "-1", "1.5", " 0 ", "abc", "1" * 5000 + "x"])
 def test_a_limit_that_is_not_a_positive_ascii_number_is_refused(value: str) -> None:
     with pytest.raises(InvalidSpec) as refused:
         query(limit=value)
@@ -25,7 +25,9 @@ def test_a_limit_that_is_not_a_positive_ascii_number_is_refused(value: str) -> N
 
 
 @pytest.mark.parametrize(
-    ("value", "served"), [("1", 1), ("100", 100), ("101", 100), ("9" * 5000, 100)]
+    ("value", "served"),
+    # Surrounding whitespace is no part of a value, and a blank one no filter (issue 13).
+    [("1", 1), ("100", 100), ("101", 100), ("9" * 5000, 100), (" 7\n", 7), ("", 100)],
 )
 def test_a_limit_over_the_page_size_is_served_as_the_page_size(value: str, served: int) -> None:
     assert query(limit=value).limit == served  # type: ignore[attr-defined]
@@ -60,7 +62,12 @@ def test_flags_in_any_case(value: str) -> None:
     assert parse_flag(value, "all") is True
 
 
-@pytest.mark.parametrize("value", [" true", "true ", "2", "yep"])
+@pytest.mark.parametrize("value", ["2", "yep", "t rue"])
 def test_flags_are_exact(value: str) -> None:
     with pytest.raises(InvalidSpec):
         parse_flag(value, "all")
+
+
+@pytest.mark.parametrize("value", [" true", "true ", "\tYes\n"])
+def test_surrounding_whitespace_is_no_part_of_a_flag(value: str) -> None:
+    assert parse_flag(value, "all") is True  # issue 13: one rule for every value

@@ -161,7 +161,7 @@ async def test_the_group_in_the_path_may_be_escaped_or_not(
 ) -> None:
     _, job = await api("POST", "jobs", SLEEP)
     shares = f"{jp_base_url}neuro/api/v1/jobs/{job['id']}/shares"
-    auth = {"Authorization": f"token {ALICE_TOKEN}"}
+    auth = {"Authorization": f"token {ALICE_TOKEN}", "Content-Type": "application/json"}
     for path in ("group:ml", "group%3Aml", "group%3aml"):
         response = await http_server_client.fetch(
             f"{shares}/{path}", method="PUT", headers=auth, body=json.dumps({"level": "read"})
