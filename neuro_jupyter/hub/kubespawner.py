@@ -15,11 +15,14 @@ one that does not exist, fails the spawn naming it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from kubespawner import KubeSpawner
-from traitlets import Dict, List, default
+from traitlets import Dict, Float, List, default
 from traitlets.config import Config
 
 from ..backends.kubernetes.config import KubernetesConfig
@@ -29,7 +32,7 @@ from ..jobs.errors import InvalidSpec
 from ..jobs.model import Preset
 from .presets import allowed_presets, choose_preset, preset_label
 
-__all__ = ["PRESET_TRAITS", "NeuroSpawner"]
+__all__ = ["PRESET_TRAITS", "NeuroSpawner", "why_it_cannot_start"]
 
 PRESET_TRAITS = (
     "cpu_limit",
@@ -46,6 +49,44 @@ PRESET_TRAITS = (
 """The KubeSpawner traits a preset sets: restored to their configured values before each spawn."""
 
 
+CANNOT_START = frozenset(
+    {
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+    }
+)
+"""Waiting reasons of a container that will not start without someone changing something."""
+
+
+def why_it_cannot_start(pod: Mapping[str, Any] | None) -> str | None:
+    """Why a pending pod will not start (the cluster's own words), or None. Pure.
+
+    Unschedulable (no node has what the preset asks: ``0/3 nodes are
+    available: 3 Insufficient nvidia.com/gpu``) and images that cannot be
+    pulled or run. A cluster that scales up may schedule an unschedulable
+    pod later; a hub that wants to wait for that sets ``c.NeuroSpawner.fail_early``
+    to 0.
+    """
+    if not pod:
+        return None
+    status = pod.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if (
+            condition.get("type") == "PodScheduled"
+            and condition.get("status") == "False"
+            and condition.get("reason") == "Unschedulable"
+        ):
+            return f"no node can take it: {condition.get('message') or 'Unschedulable'}"
+    for container in status.get("containerStatuses") or []:
+        waiting = (container.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in CANNOT_START:
+            return f"{waiting['reason']}: {waiting.get('message') or container.get('image')}"
+    return None
+
+
 class NeuroSpawner(KubeSpawner):  # type: ignore[misc]
     """KubeSpawner on presets: the spawn form lists the presets this user may pick."""
 
@@ -55,6 +96,15 @@ class NeuroSpawner(KubeSpawner):  # type: ignore[misc]
         help="""Presets kept to members of hub groups: {"ml": ["gpu-small",
         "gpu-large"]}. Presets no group names are everyone's; hub admins may
         pick any.""",
+    )
+
+    fail_early = Float(
+        1.0,
+        config=True,
+        help="""Seconds between looks at a starting pod for a reason it will never
+        start (Unschedulable, an image that cannot be pulled): the spawn then
+        fails with the cluster's message at once instead of after
+        start_timeout (kubespawner#795). 0: wait for start_timeout.""",
     )
 
     @default("profile_list")
@@ -129,3 +179,39 @@ class NeuroSpawner(KubeSpawner):  # type: ignore[misc]
             self.node_affinity_required = copy.deepcopy(terms)
         if placement.priority_class:
             self.priority_class_name = placement.priority_class
+
+    async def _start(self) -> Any:
+        """KubeSpawner's start, failed as soon as the pod shows it will not start.
+
+        Raises:
+            RuntimeError: the pod cannot start, with the cluster's reason (the
+                spawn-pending page shows it); the pod is deleted first.
+        """
+        if self.fail_early <= 0:
+            return await super()._start()
+        started = asyncio.ensure_future(super()._start())
+        doomed = asyncio.ensure_future(self._cannot_start())
+        try:
+            await asyncio.wait({started, doomed}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the hub gave up waiting (start_timeout)
+            started.cancel()
+            doomed.cancel()
+            raise
+        if started.done():
+            doomed.cancel()
+            return started.result()
+        started.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await started
+        await self.stop(now=True)  # nothing left behind: no pod
+        raise RuntimeError(f"{self.user.name}'s server cannot start: {doomed.result()}")
+
+    async def _cannot_start(self) -> str:
+        """Wait until the pod shows a reason it will never start; that reason."""
+        key = f"{self.namespace}/{self.pod_name}"
+        while True:
+            await asyncio.sleep(self.fail_early)
+            reflector = self.pod_reflector
+            reason = why_it_cannot_start(reflector.pods.get(key) if reflector else None)
+            if reason is not None:
+                return reason
