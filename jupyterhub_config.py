@@ -5,9 +5,10 @@ On one machine, as it is (after ``scripts/hub``'s install, which runs it)::
     jupyterhub -f jupyterhub_config.py
 
 then open http://127.0.0.1:8000 and log in with any user name and the
-password below. Users' notebook servers run on this machine; their jobs run
-in the jobs service (``neuro-jupyter-hub-service``, the local backend), shared
-by every user of the hub. State (the hub's database, the jobs registry and
+password below. Users' notebook servers are themselves jobs of the jobs
+service (``neuro-jupyter-hub-service``, the local backend), on the preset
+picked on the spawn form, counted with every other job; their jobs run there
+too, shared by every user of the hub. State (the hub's database, the jobs registry and
 folders, users' homes) goes to ``.hub/`` beside this file.
 
 On Kubernetes, set ``NEURO_HUB_KUBERNETES=1`` (see the section at the end):
@@ -81,12 +82,21 @@ c.Spawner.server_token_scopes = [
     "read:services!service=neuro",
 ]
 
-# -- users' notebook servers: on this machine ---------------------------------------
-c.JupyterHub.spawner_class = "simple"  # every server runs as the hub's own user
-c.SimpleLocalProcessSpawner.home_dir_template = str(STATE / "home" / "{username}")
+# -- users' notebook servers: jobs on this machine, on the same presets as jobs ----
+# One preset list for jobs and notebook servers (the service reads this file too).
+_MEMORY = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+c.NeuroJobs.presets = [
+    {"name": "cpu-small", "cpu": 1, "memory": "2GiB"},
+    {"name": "cpu-large", "cpu": os.cpu_count() or 1, "memory": _MEMORY // 2},
+]
+# c.NeuroSpawner.preset_groups / c.NeuroJobSpawner.preset_groups: presets for hub groups only.
+c.JupyterHub.spawner_class = "neuro_jupyter.hub.jobspawner.NeuroJobSpawner"
+c.NeuroJobSpawner.jobs_service_url = f"http://127.0.0.1:{SERVICE_PORT}/services/neuro/api/v1/"
+c.NeuroJobSpawner.home_dir_template = str(STATE / "home" / "{username}")
 c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
 c.Spawner.args = ["--allow-root"] if os.getuid() == 0 else []
 c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 600  # a server waits (on its spawn page) while its preset does not fit
 
 # -- on Kubernetes ---------------------------------------------------------------------
 if env("NEURO_HUB_KUBERNETES"):

@@ -32,9 +32,13 @@ def test_any_user_logs_in_and_runs_a_job_from_their_server(our_hub: RealHub) -> 
 
 
 def run_a_job_as_dana(our_hub: RealHub, browser: httpx.Client) -> None:
-    spawned = browser.get("hub/spawn")  # the spawn runs in the background
-    assert spawned.status_code == 200, spawned.text
+    form = browser.get("hub/spawn")  # the spawn form: the presets
+    assert form.status_code == 200, form.text
+    assert 'name="preset" value="cpu-small"' in form.text
+    assert "cpu-small — 1 CPU · 2.15 GB" in form.text
     xsrf = browser.cookies.get("_xsrf", path="/hub/")
+    spawned = browser.post("hub/spawn", data={"preset": "cpu-small", "_xsrf": xsrf})
+    assert spawned.status_code == 200, spawned.text  # the spawn-pending page
     our_hub.wait_until(
         lambda: bool(browser.get("hub/api/user").json()["servers"].get("", {}).get("ready")),
         120,
@@ -53,6 +57,13 @@ def run_a_job_as_dana(our_hub: RealHub, browser: httpx.Client) -> None:
         assert created.status_code == 201, created.text
         job = wait_job(relay, "first", lambda j: j["status"] == "succeeded")
         assert job["owner"] == "dana"
+        # Her server is itself a job, on the preset she picked.
+        server = relay.get("jobs/notebook").json()
+        assert (server["status"], server["preset"], server["tags"]) == (
+            "running",
+            "cpu-small",
+            ["jupyterhub:server"],
+        )
         assert relay.get("jobs/first/logs").text == "hi from the hub\n"
 
 
