@@ -151,6 +151,7 @@ class NeuroJobSpawner(Spawner):  # type: ignore[misc]
         return created
 
     async def _until_running(self, client: httpx.AsyncClient) -> None:
+        pause = 0.02  # a job that fits runs within milliseconds: look soon, then less often
         while True:
             job = (await client.get(f"jobs/{self.job_id}")).json()
             if job["status"] == "running":
@@ -160,7 +161,8 @@ class NeuroJobSpawner(Spawner):  # type: ignore[misc]
                 reason = job.get("status_description") or job.get("reason") or job["status"]
                 raise RuntimeError(f"the server's job ended {job['status']}: {reason}")
             self._waiting = job.get("status_description") or job.get("reason") or "pending"
-            await asyncio.sleep(self.poll_seconds)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self.poll_seconds)
 
     async def progress(self) -> AsyncIterator[dict[str, Any]]:
         """Why the server's job waits (e.g. for a GPU), for the spawn-pending page."""
