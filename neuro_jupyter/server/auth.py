@@ -106,6 +106,10 @@ class ForwardAuthHandler(NeuroAPIHandler):
         self.write_json({"job": job.id, "user": visitor, "upstream": endpoint.netloc})
 
     def _cache_headers(self, status: int) -> None:
+        # The status again, as a header: nginx turns an auth answer other than
+        # 2xx, 401, 403 into its own 500, and tells a cached one's status by
+        # no variable but the answer's headers.
+        self.set_header("X-Neuro-Status", str(status))
         # X-Accel-Expires first: nginx then keeps a "private" answer too
         # (deploy/ also tells it to ignore Cache-Control).
         if status == 401:
@@ -121,6 +125,7 @@ class ForwardAuthHandler(NeuroAPIHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, InvalidSpec) and exc.field == "X-Original-URI":
             self.set_status(400)
+            self.set_header("X-Neuro-Status", "400")
             self.set_header("Cache-Control", "no-store")
         else:
             self._cache_headers(status_of(exc) if isinstance(exc, NeuroError) else status_code)
