@@ -27,7 +27,7 @@ configuration must overwrite them (deploy/ does), as a visitor could send any.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.utils import ensure_async
@@ -44,6 +44,16 @@ AUTH_MAX_AGE_KEY = "neuro_auth_max_age"
 """Setting: seconds a proxy may keep a forward-auth answer."""
 
 
+def _split(url: str) -> SplitResult | None:
+    """``url`` split, or None where it is no URL (a host like ``[x``): it names no job."""
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018  (raises on a bad bracketed host)
+    except ValueError:
+        return None
+    return parts
+
+
 def original_request(headers: httputil.HTTPHeaders) -> tuple[str, str]:
     """The host name (no port, lowercase) and path of the request a proxy asks about.
 
@@ -57,8 +67,10 @@ def original_request(headers: httputil.HTTPHeaders) -> tuple[str, str]:
     """
     url = headers.get("X-Original-URL")
     if url:
-        parts = urlsplit(url)
-        return (parts.hostname or ""), parts.path or "/"
+        parts = _split(url)
+        if parts is None:
+            return "", "/"
+        return parts.hostname or "", parts.path or "/"
     for uri_name, host_name in (
         ("X-Original-URI", "X-Original-Host"),
         ("X-Forwarded-Uri", "X-Forwarded-Host"),
@@ -68,7 +80,8 @@ def original_request(headers: httputil.HTTPHeaders) -> tuple[str, str]:
             host = headers.get(host_name) or headers.get("Host") or ""
             # The first of a list (a chain of proxies each adding its own).
             host = host.split(",")[0].strip()
-            return (urlsplit(f"//{host}").hostname or ""), uri.partition("?")[0]
+            parts = _split(f"//{host}")
+            return (parts.hostname or "") if parts is not None else "", uri.partition("?")[0]
     raise InvalidSpec(
         "X-Original-URI",
         "send the original request's URI in X-Original-URI (nginx), X-Original-URL "

@@ -180,3 +180,9 @@ async def test_requests_naming_no_job(ask: Ask, jp_base_url: str) -> None:
     for uri in (f"{jp_base_url}lab", f"{jp_base_url}neuro/jobs/", f"{jp_base_url}neuro/jobs/%%/"):
         response = await ask(uri, under_jobs=False)
         assert response.code == 404, uri
+    # Hosts that are no host name (schemathesis found the first) name no job.
+    for host in ("$&~4^]", "[::1", "a b"):
+        headers = {"X-Original-Host": host}
+        response = await ask(f"{jp_base_url}neuro/jobs/x/", under_jobs=False, headers=headers)
+        assert response.code == 404, host
+    assert (await ask(None, headers={"X-Original-URL": "http://[x/neuro/jobs/x/"})).code == 404
