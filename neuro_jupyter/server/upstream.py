@@ -22,6 +22,7 @@ from tornado.iostream import StreamClosedError
 from yarl import URL
 
 from .proxy_ws import WebSocketProxyMixin
+from .splice import can_splice, splice_body
 
 __all__ = [
     "HOP_BY_HOP",
@@ -214,6 +215,10 @@ class UpstreamRelayHandler(WebSocketProxyMixin, JupyterHandler):  # type: ignore
             return
         try:
             self._answer_head(response)
+            if can_splice(self, response):
+                await splice_body(self, response)
+                self.finish()
+                return
             body = response.content
             async for chunk in body.iter_any():
                 self.write(chunk)
