@@ -133,6 +133,9 @@ class JobService:
         """
         if self._started is None:
             self._started = asyncio.ensure_future(self._start())
+        if self._started.done():  # every request but the first few: no shield to make
+            self._started.result()
+            return
         await asyncio.shield(self._started)
 
     async def _start(self) -> None:

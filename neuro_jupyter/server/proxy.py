@@ -11,6 +11,7 @@ both ways chunk by chunk with no size cap. WebSocket upgrades are relayed by
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -75,6 +76,12 @@ _OURS = frozenset(
 # Pages of a job shown to anyone but its owner run in a unique origin, so
 # their scripts cannot act on Jupyter as the visitor.
 SANDBOX_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads"
+
+
+@functools.lru_cache(maxsize=8)
+def _prefix_pattern(start: str) -> re.Pattern[str]:
+    """``start`` and a job ref: the prefix of a job's path (one per server)."""
+    return re.compile(re.escape(start) + r"[^/?]+")
 
 
 def visitor_cookies(
@@ -226,8 +233,7 @@ class JobProxyHandler(ServiceMixin, UpstreamRelayHandler):  # type: ignore[misc]
     def _locate(self) -> bool:
         """Split the raw URI into the job's prefix and what the job receives."""
         uri = self.request.uri or ""
-        start = f"{self.base_url}{self.service.addresses.jobs_path}/"
-        match = re.match(re.escape(start) + r"[^/?]+", uri)
+        match = _prefix_pattern(f"{self.base_url}{self.service.addresses.jobs_path}/").match(uri)
         if match is None:  # not origin-form: nothing to forward
             self.refuse(400, "bad request target")
             return False

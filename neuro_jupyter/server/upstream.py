@@ -205,7 +205,9 @@ class UpstreamRelayHandler(WebSocketProxyMixin, JupyterHandler):  # type: ignore
             await self._chunks.put(None)
         timeout: float = self.settings.get(PROXY_TIMEOUT_KEY, 30.0)
         try:
-            response = await asyncio.wait_for(self._upstream, timeout or None)
+            # asyncio.timeout, not wait_for: no second future per request.
+            async with asyncio.timeout(timeout or None):
+                response = await self._upstream
         except TimeoutError:
             self.refuse(504, f"{self.upstream_label} did not answer within {timeout:g} s")
             return
