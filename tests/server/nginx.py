@@ -21,6 +21,7 @@ import psutil
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "ingress" / "nginx"
 JUPYTER_HOST = "jupyter.example.com"
+JOBS_DOMAIN = "jobs.example.com"
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
 """Debian's nginx (in /usr/sbin, off an ordinary user's PATH), if installed."""
 

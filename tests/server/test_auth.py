@@ -12,7 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from tornado.httpclient import HTTPResponse
+from traitlets import TraitError
 
+from neuro_jupyter.config import NeuroJobs
 from neuro_jupyter.server.proxy import SANDBOX_CSP
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, Api
 from tests.server.test_proxy import Start, start_app  # noqa: F401
@@ -186,3 +188,9 @@ async def test_requests_naming_no_job(ask: Ask, jp_base_url: str) -> None:
         response = await ask(f"{jp_base_url}neuro/jobs/x/", under_jobs=False, headers=headers)
         assert response.code == 404, host
     assert (await ask(None, headers={"X-Original-URL": "http://[x/neuro/jobs/x/"})).code == 404
+
+
+def test_the_cache_age_is_never_negative() -> None:
+    assert NeuroJobs(auth_cache_max_age=0).auth_cache_max_age == 0
+    with pytest.raises(TraitError, match="auth_cache_max_age must be 0 or more"):
+        NeuroJobs(auth_cache_max_age=-1)

@@ -103,8 +103,14 @@ async def code_becomes(get: Get, path: str, code: int, **kw: Any) -> None:
 async def test_the_owner_reaches_the_job_which_never_sees_jupyters_credentials(
     start_app: Start,  # noqa: F811
     get: Get,
+    jp_fetch: Any,
 ) -> None:
     await start_app("web")
+    # The configured c.NeuroJobs.auth_cache_max_age is what nginx is told.
+    asked = await jp_fetch(
+        "neuro", "api", "v1", "auth", headers={"X-Original-URI": "/neuro/jobs/web/"}
+    )
+    assert asked.headers["Cache-Control"] == f"private, max-age={MAX_AGE}"
     response = await get(
         f"/neuro/jobs/web/p?token={ALICE_TOKEN}&keep=1",
         headers={
