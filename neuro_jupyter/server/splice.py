@@ -108,9 +108,10 @@ async def splice_body(handler: RequestHandler, response: aiohttp.ClientResponse)
     left = int(response.headers["Content-Length"]) - response.content.total_bytes
     await handler.flush()  # the head and the buffered bytes, through tornado
     connection: Any = handler.request.connection
-    out = connection.stream.socket.fileno()
-    # A second descriptor of the upstream socket: asyncio lets no one else
-    # wait on the one its transport owns.
+    # Descriptors of our own for both sockets: asyncio lets no one else wait
+    # on the one its transport owns, and tornado closes the visitor's when the
+    # visitor half-closes, after which its number could name another visitor.
+    out = os.dup(connection.stream.socket.fileno())
     source = os.dup(upstream.fileno())
     pipe_out, pipe_in = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     with contextlib.suppress(OSError):
@@ -151,6 +152,7 @@ async def splice_body(handler: RequestHandler, response: aiohttp.ClientResponse)
         os.close(pipe_out)
         os.close(pipe_in)
         os.close(source)
+        os.close(out)
         response.close()  # its parser missed these bytes: never reused
         # tornado counts the body down as it writes it; these bytes bypassed it.
         connection._expected_content_remaining -= sent

@@ -192,6 +192,19 @@ def test_a_large_body_of_known_length_is_spliced_not_copied(real_server: RealSer
     while pipes_of(pid) > before:
         assert time.monotonic() < deadline, "the pipe outlived the answer"
         time.sleep(0.02)
+    # A visitor who leaves mid-body: the splice stops and lets its pipe go.
+    leaving = http.client.HTTPConnection("127.0.0.1", real_server.port, timeout=60)
+    leaving.request(
+        "GET",
+        f"{real_server.base_url}neuro/jobs/numbered/numbered?n={size}",
+        headers={"Authorization": f"token {TOKEN}"},
+    )
+    leaving.getresponse().read(MiB)
+    leaving.close()
+    deadline = time.monotonic() + 20
+    while pipes_of(pid) > before:
+        assert time.monotonic() < deadline, "the pipe outlived its visitor"
+        time.sleep(0.02)
     # A small one is copied as before, and the proxy goes on serving.
     assert download(real_server, f"numbered/numbered?n={MiB // 2}")[:2] == (200, MiB // 2)
     real_server.request("DELETE", "jobs/numbered")
