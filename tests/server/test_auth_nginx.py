@@ -208,30 +208,47 @@ async def test_forged_original_uri_or_host_cannot_open_another_job(
     assert (await get("/neuro/jobs/web--alice/", user="bob", headers=other_host)).code == 404
 
 
-async def test_websockets_pass_for_the_owner_and_are_refused_before_the_upgrade(
+async def test_websockets_pass_for_those_who_may_open_and_are_refused_before_the_upgrade(
     start_app: Start,  # noqa: F811
     nginx: Nginx,
+    api: Api,
 ) -> None:
     await start_app("web")
-    url = f"ws://127.0.0.1:{nginx.port}/neuro/jobs/web--alice/ws"
+    await start_app("open", auth=False)
 
-    def request(user: str | None) -> HTTPRequest:
+    def request(job: str, user: str | None) -> HTTPRequest:
         headers = {"Host": JUPYTER_HOST}
         if user is not None:
             headers["Authorization"] = f"token {TOKENS[user]}"
+        url = f"ws://127.0.0.1:{nginx.port}/neuro/jobs/{job}/ws"
         return HTTPRequest(url, headers=headers)
 
-    ws = await websocket_connect(request("alice"))
-    try:
-        assert json.loads(await ws.read_message()) == {"protocol": None}  # type: ignore[arg-type]
-        await ws.write_message("through nginx")
-        assert await ws.read_message() == "through nginx"
-    finally:
-        ws.close()
+    async def echoes(job: str, user: str | None) -> None:
+        ws = await websocket_connect(request(job, user))
+        try:
+            assert json.loads(await ws.read_message()) == {"protocol": None}  # type: ignore[arg-type]
+            await ws.write_message(f"through nginx to {job}")
+            assert await ws.read_message() == f"through nginx to {job}"
+        finally:
+            ws.close()
+
+    await echoes("web--alice", "alice")
+    await echoes("open--alice", None)  # a public job: anyone
     for user, code in ((None, 401), ("bob", 404)):
         with pytest.raises(HTTPClientError) as refused:
-            await websocket_connect(request(user))
+            await websocket_connect(request("web--alice", user))
         assert refused.value.code == code
+    status, _ = await api("PUT", "jobs/web/shares/bob", {"level": "read"})
+    assert status in (200, 201)
+
+    async def shared() -> bool:
+        try:
+            await echoes("web--alice", "bob")
+        except HTTPClientError:  # bob's refusal, kept up to MAX_AGE
+            return False
+        return True
+
+    await wait_for(shared, timeout=MAX_AGE + 5)
 
 
 async def test_a_1_gib_download_is_exact_and_nginx_memory_stays_flat(
