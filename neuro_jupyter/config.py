@@ -313,10 +313,18 @@ class NeuroJobs(LoggingConfigurable):
         backend: Backend = cls(parent=self, **own)
         return backend
 
+    def configured_presets(self) -> list[Preset]:
+        """``c.NeuroJobs.presets``, parsed (empty when none are configured).
+
+        Raises:
+            InvalidSpec: a preset breaks a rule.
+        """
+        return [parse_preset(str(p.get("name", "")), p) for p in self.presets]
+
     def make_presets(self, backend: Backend) -> list[Preset]:
         """The configured presets, or presets sized from ``backend``'s capacity."""
         if self.presets:
-            return [parse_preset(str(p.get("name", "")), p) for p in self.presets]
+            return self.configured_presets()
         capacity = backend.capacity()
         return local_presets(int(capacity.cpu), capacity.memory, capacity.gpu_models)
 

@@ -26,6 +26,7 @@ from .backends.base import (
     ZeroCopyLogs,
 )
 from .jobs.addresses import JobAddresses, Visit
+from .jobs.env import SECRET_FIELD, parse_secret_env
 from .jobs.errors import (
     Conflict,
     IllegalTransition,
@@ -262,20 +263,28 @@ class JobService:
         """Validate a REST job spec and start the job; the new record.
 
         Nothing is stored unless every rule and the backend's check pass.
+        ``secret_env`` in ``data`` reaches the job's process only (never the
+        record: a notebook server's hub credentials).
 
         Raises:
             InvalidSpec: bad input, naming the field and the rule.
             Conflict: ``user`` has a live job of that name.
         """
+        data = dict(data)
+        secret_env = parse_secret_env(
+            data.pop(SECRET_FIELD, None), self.limits.env_entries, self.limits.env_size
+        )
         spec = parse_job_spec(
             data,
             default_preset=self.default_preset,
             default_life_span=self.default_life_span,
             limits=self.limits,
         )
-        return await self._launch(user, spec)
+        return await self._launch(user, spec, secret_env)
 
-    async def _launch(self, user: str, spec: JobSpec) -> Job:
+    async def _launch(
+        self, user: str, spec: JobSpec, secret_env: Mapping[str, str] | None = None
+    ) -> Job:
         await self.ready()
         preset = find_preset(self.presets, spec.preset)
         shares = [parse_grantee(u, "share") for u in spec.share]
@@ -287,7 +296,7 @@ class JobService:
         # Neu.ro's `run --share` grants write.
         self.store.put_shares([Share(user, job.id, other, Permission.WRITE) for other in shares])
         try:
-            await self.backend.start(job)
+            await self.backend.start(job, secret_env or None)
         except Exception as exc:
             log.exception("backend could not start %s", job.id)
             item = StatusItem(JobStatus.FAILED, Reason.CANNOT_RUN, f"could not start: {exc}")

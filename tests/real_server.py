@@ -33,6 +33,7 @@ class RealServer:
         extra_args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         base_url: str = "/",
+        python: str = sys.executable,
     ) -> None:
         self.data_dir = tmp_path / "neuro"
         self.root_dir = tmp_path / "root"
@@ -43,6 +44,7 @@ class RealServer:
         self.extra_args = list(extra_args)
         self.env = dict(env) if env is not None else None
         self.base_url = base_url
+        self.python = python
 
     @property
     def api(self) -> str:
@@ -50,7 +52,7 @@ class RealServer:
 
     def start(self) -> None:
         argv = [
-            sys.executable, "-m", "jupyter_server",
+            self.python, "-m", "jupyter_server",
             f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={TOKEN}", "--ServerApp.allow_root=True",
             "--ServerApp.open_browser=False", f"--ServerApp.root_dir={self.root_dir}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ PRESETS = [Preset("cpu-small", 1, 256 * 2**20), Preset("cpu-large", 2, 512 * 2**
 class BackendThatCannotStart(LocalBackend):
     """A runtime fault at start: the job must end failed, saying why."""
 
-    async def start(self, job: Job) -> None:
+    async def start(self, job: Job, secret_env: Any = None) -> None:
         raise OSError("no more processes")
 
 

@@ -169,12 +169,15 @@ class Backend(Protocol):
                 they cannot be mounted, a working directory that cannot exist.
         """
 
-    async def start(self, job: Job) -> None:
+    async def start(self, job: Job, secret_env: Mapping[str, str] | None = None) -> None:
         """Begin running ``job`` (or queue it: ``pending/Scheduling``).
 
         Returns once the job is accepted; progress arrives through
         :meth:`events`. Must not raise for a job that passed :meth:`check`
         except on a runtime fault, which the service records as failed.
+        ``secret_env`` is more environment for the command that is never
+        recorded (not in the job's spec, folder or records): credentials of a
+        notebook server run as a job.
         """
 
     async def kill(self, job: Job, reason: str) -> None:

@@ -3,6 +3,8 @@
 - :mod:`.service`: the jobs service, one per hub (``neuro-jupyter-hub-service``).
 - :mod:`.identity`: the hub's login for it (HubOAuth, tokens, scopes, groups).
 - :mod:`.relay`: users' servers pass ``neuro/api`` to it, as their owner.
+- :mod:`.kubespawner`: ``NeuroSpawner``, users' servers as pods on the jobs'
+  presets (:mod:`.presets`: which presets a user may pick).
 """
 
 from __future__ import annotations

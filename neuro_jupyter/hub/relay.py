@@ -153,7 +153,11 @@ class JobsRelayHandler(UpstreamRelayHandler):  # type: ignore[misc]
             self.refuse(403, f"{user.username} may not use neuro on this server")
             return
         if self.request.method not in ("GET", "HEAD", "OPTIONS"):
-            JupyterHandler.check_xsrf_cookie(self)
+            try:  # a browser's cookie login needs its XSRF token; a token does not
+                JupyterHandler.check_xsrf_cookie(self)
+            except web.HTTPError as exc:
+                self.refuse(exc.status_code, exc.log_message or "XSRF check failed")
+                return
         service = self.jobs_service
         tail = (self.request.uri or "")[len(f"{self.base_url}neuro/") :]
         path, sep, query = tail.partition("?")

@@ -140,3 +140,33 @@ def parse_env(value: object) -> dict[str, str]:
             raise InvalidSpec(FIELD, f"env name must be a string, not {type(name).__name__}")
         env[_check_name(name)] = _check_value(name, val)
     return env
+
+
+SECRET_FIELD = "secret_env"
+
+
+def parse_secret_env(value: object, most: int, most_bytes: int) -> dict[str, str]:
+    """Check a job's ``secret_env``: as ``env`` (an object of names to
+    values), at most ``most`` variables and ``most_bytes`` bytes
+    (``NAME=VALUE\\0`` each). None is none.
+
+    It is never recorded: the credentials a notebook server run as a job
+    needs reach its process only.
+
+    Raises:
+        InvalidSpec: ``secret_env``, naming the broken rule.
+    """
+    if value is None:
+        return {}
+    try:
+        env = parse_env(value)
+    except InvalidSpec as exc:
+        raise InvalidSpec(SECRET_FIELD, f"secret_env: {exc.message}") from None
+    size = sum(len(k.encode()) + len(v.encode()) + 2 for k, v in env.items())
+    if len(env) > most or size > most_bytes:
+        raise InvalidSpec(
+            SECRET_FIELD,
+            f"secret_env has {len(env)} variables and {size} bytes: "
+            f"at most {most} and {most_bytes}",
+        )
+    return env

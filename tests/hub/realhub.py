@@ -88,6 +88,10 @@ c.JupyterHub.services = [
     {"name": "test-admin", "api_token": env["HUB_ADMIN_TOKEN"]},
 ]
 c.JupyterHub.cleanup_servers = True
+# A test's own c.NeuroJobs.* (and more), read by the hub and the service alike.
+if env.get("HUB_NEURO_CONFIG"):
+    exec(compile(open(env["HUB_NEURO_CONFIG"]).read(), env["HUB_NEURO_CONFIG"], "exec"))
+    c.JupyterHub.services[0]["command"].append("--config=" + env["HUB_NEURO_CONFIG"])
 """
 
 
@@ -108,8 +112,19 @@ def chp_command() -> str:
 class RealHub:
     """``jupyterhub -f CONFIG`` as a separate process, in its own folder."""
 
-    def __init__(self, folder: Path, cache_max_age: int = 1) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        cache_max_age: int = 1,
+        config: Path | None = None,
+        neuro_config: str = "",
+    ) -> None:
+        """``config``: a config file of ours to run instead of the test one
+        (it reads its ports and folder from ``NEURO_HUB_*``); ``neuro_config``:
+        more config for the test one, which the jobs service reads too."""
         self.dir = folder
+        self.config = config
+        self.neuro_config = neuro_config
         self.public_port = free_port()
         self.hub_port = free_port()
         self.service_port = free_port()
@@ -133,8 +148,13 @@ class RealHub:
         return f"http://127.0.0.1:{self.service_port}/services/{SERVICE}/api/v1/"
 
     def start(self, timeout: float = 60) -> None:
-        (self.dir / "jupyterhub_config.py").write_text(CONFIG)
+        config = self.config or self.dir / "jupyterhub_config.py"
+        if self.config is None:
+            config.write_text(CONFIG)
         env = dict(os.environ)
+        if self.neuro_config:
+            (self.dir / "neuro_config.py").write_text(self.neuro_config)
+            env["HUB_NEURO_CONFIG"] = str(self.dir / "neuro_config.py")
         env.update(
             HUB_DIR=str(self.dir),
             HUB_PUBLIC_URL=self.url.rstrip("/"),
@@ -148,10 +168,16 @@ class RealHub:
             HUB_SERVICE_URL=f"http://127.0.0.1:{self.service_port}",
             HUB_CACHE_MAX_AGE=str(self.cache_max_age),
             PATH=f"{VENV_BIN}:{env.get('PATH', '')}",
+            NEURO_HUB_DIR=str(self.dir / "state"),
+            NEURO_HUB_URL=self.url.rstrip("/"),
+            NEURO_HUB_API_PORT=str(self.hub_port),
+            NEURO_HUB_PROXY_API_PORT=str(free_port()),
+            NEURO_HUB_SERVICE_PORT=str(self.service_port),
+            NEURO_HUB_PASSWORD=PASSWORD,
         )
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(VENV_BIN / "jupyterhub"), "-f", str(self.dir / "jupyterhub_config.py")],
+                [str(VENV_BIN / "jupyterhub"), "-f", str(config)],
                 cwd=self.dir,
                 env=env,
                 stdout=log,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from types import SimpleNamespace
 
 import httpx
@@ -145,3 +146,21 @@ def test_a_job_address_on_the_users_server_leads_to_the_service(
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/services/neuro/jobs/site--alice/page?x=1"
+
+
+def test_a_browser_posts_through_the_relay_with_its_xsrf_token_only(
+    hub: RealHub, alice_server: str, service: httpx.Client
+) -> None:
+    with closing(hub.login("alice")) as browser:
+        assert browser.get("user/alice/lab").status_code == 200  # the server's OAuth login
+        spec = {"image": "ubuntu", "name": "from-the-browser", "command": "true"}
+        forged = browser.post("user/alice/neuro/api/v1/jobs", json=spec)
+        assert forged.status_code == 403
+        assert "xsrf" in forged.json()["error"].lower()
+        assert service.get("jobs/from-the-browser").status_code == 404  # nothing made
+        xsrf = browser.cookies.get("_xsrf", path="/user/alice/")
+        made = browser.post(
+            "user/alice/neuro/api/v1/jobs", json=spec, headers={"X-XSRFToken": xsrf}
+        )
+        assert made.status_code == 201, made.text
+        assert made.json()["owner"] == "alice"

@@ -38,15 +38,25 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerKernel]:
         server.stop()
 
 
-@pytest.fixture
-def demo_run(kernel: ServerKernel) -> list[Any]:
+def run_demo(kernel: ServerKernel) -> list[Any]:
+    """examples/demo.ipynb's code cells, run on ``kernel``, with their outputs."""
     cells = nbformat.read(DEMO, as_version=4).cells
     sources = [c.source for c in cells if c.cell_type == "code"]
     return list(run_notebook(kernel, sources, timeout=120).cells)
 
 
+@pytest.fixture
+def demo_run(kernel: ServerKernel) -> list[Any]:
+    return run_demo(kernel)
+
+
 @pytest.mark.timeout(240)
 def test_the_demo_runs_top_to_bottom(demo_run: list[Any]) -> None:
+    check_demo(demo_run)
+
+
+def check_demo(demo_run: list[Any]) -> None:
+    """What every cell of the demo must show."""
     texts = [cell_text(cell) for cell in demo_run]
     for source, cell, text in zip([c.source for c in demo_run], demo_run, texts, strict=True):
         assert not [o for o in cell.outputs if o["output_type"] == "error"], (source, text)

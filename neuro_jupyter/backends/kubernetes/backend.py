@@ -331,10 +331,17 @@ class KubernetesBackend(KubernetesConfig):
         """Refuse what no pod can run (:func:`.pods.pod_manifest` raises InvalidSpec)."""
         pod_manifest(Job.create(owner, spec, preset), self.pod_config(), self.addresses)
 
-    async def start(self, job: Job) -> None:
-        """Post the job's pod (one that exists already is the job's: nothing to do)."""
+    async def start(self, job: Job, secret_env: Mapping[str, str] | None = None) -> None:
+        """Post the job's pod (one that exists already is the job's: nothing to do).
+
+        Raises:
+            RuntimeError: a secret environment: a pod's would show in its spec
+                (notebook servers on a cluster are NeuroSpawner's pods).
+        """
         from kubernetes_asyncio.client.exceptions import ApiException
 
+        if secret_env:
+            raise RuntimeError("the kubernetes backend runs no job with a secret environment")
         self._dir(job.id).mkdir(parents=True, exist_ok=True)
         tracked = self._track(job)
         manifest = pod_manifest(job, self.pod_config(), self.addresses)

@@ -272,6 +272,50 @@ def _container(job: Job, config: PodConfig, addresses: JobAddresses | None) -> d
     return container
 
 
+@dataclass(frozen=True)
+class Placement:
+    """What a preset asks of the cluster: resources and where the pod may run.
+
+    One rule for job pods (:func:`pod_manifest`) and notebook servers placed
+    on presets by the JupyterHub spawner (``neuro_jupyter.hub.kubespawner``).
+    """
+
+    resources: dict[str, Any]
+    node_selector: dict[str, str]
+    tolerations: list[dict[str, Any]]
+    affinity: dict[str, Any] | None
+    priority_class: str
+
+    def pod_spec(self) -> dict[str, Any]:
+        """The PodSpec fields of the placement (resources are the container's)."""
+        spec: dict[str, Any] = {}
+        if self.priority_class:
+            spec["priorityClassName"] = self.priority_class
+        if self.node_selector:
+            spec["nodeSelector"] = self.node_selector
+        if self.tolerations:
+            spec["tolerations"] = self.tolerations
+        if self.affinity is not None:
+            spec["affinity"] = self.affinity
+        return spec
+
+
+def preset_placement(preset: Preset, config: PodConfig) -> Placement:
+    """The preset's resources and placement under the cluster's conventions.
+
+    Raises:
+        InvalidSpec: the preset's GPU model cannot be a label value.
+    """
+    conventions = config.conventions
+    return Placement(
+        resources=_resources(preset, conventions),
+        node_selector=_node_selector(preset, conventions),
+        tolerations=_tolerations(preset, conventions),
+        affinity=_affinity(preset, conventions),
+        priority_class=_priority_class(preset, config),
+    )
+
+
 def pod_manifest(
     job: Job, config: PodConfig, addresses: JobAddresses | None = None
 ) -> dict[str, Any]:
@@ -302,18 +346,7 @@ def pod_manifest(
         spec["activeDeadlineSeconds"] = deadline
     if config.service_account:
         spec["serviceAccountName"] = config.service_account
-    priority_class = _priority_class(preset, config)
-    if priority_class:
-        spec["priorityClassName"] = priority_class
-    selector = _node_selector(preset, config.conventions)
-    if selector:
-        spec["nodeSelector"] = selector
-    tolerations = _tolerations(preset, config.conventions)
-    if tolerations:
-        spec["tolerations"] = tolerations
-    affinity = _affinity(preset, config.conventions)
-    if affinity is not None:
-        spec["affinity"] = affinity
+    spec.update(preset_placement(preset, config).pod_spec())
     return {
         "apiVersion": "v1",
         "kind": "Pod",

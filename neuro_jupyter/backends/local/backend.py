@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -138,6 +138,8 @@ class LocalBackend(LoggingConfigurable):
         super().__init__(**kwargs)
         self._events: asyncio.Queue[StatusEvent] = asyncio.Queue()
         self._queue: list[Job] = []
+        self._secrets: dict[str, dict[str, str]] = {}
+        """Secret environments of jobs not launched yet, by job id (memory only)."""
         self._entries: dict[str, _Entry] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._watcher: asyncio.Task[None] | None = None
@@ -264,11 +266,15 @@ class LocalBackend(LoggingConfigurable):
             kill_orphan(job_dir)
 
     async def _launch(self, entry: _Entry) -> None:
+        secrets = self._secrets.pop(entry.job.id, None)
         try:
+            if secrets and not self.use_launcher:
+                raise RuntimeError("a secret environment needs the launcher (use_launcher)")
             files = job_files(
                 entry.job, entry.gpus, storage_root=Path(self.storage_root),
                 workdir=self._workdir(entry.job.spec), bwrap=self._bwrap(),
                 grace=float(self.kill_grace_period), addresses=self.addresses,
+                secret_env=secrets,
             )  # fmt: skip
             entry.dir.path.mkdir(parents=True, exist_ok=True)
             # The files are written while the runner starts, not before.
@@ -297,6 +303,7 @@ class LocalBackend(LoggingConfigurable):
             never = too_big(job.preset, self._total())
             if never:  # the offer shrank since check(): do not block the queue forever
                 self._queue.pop(0)
+                self._secrets.pop(job.id, None)
                 self._emit(job.id, StatusItem(JobStatus.FAILED, Reason.CANNOT_RUN, never))
                 continue
             free = self._free()
@@ -325,15 +332,20 @@ class LocalBackend(LoggingConfigurable):
     def _known(self, job_id: str) -> bool:
         return job_id in self._entries or any(q.id == job_id for q in self._queue)
 
-    async def start(self, job: Job) -> None:
+    async def start(self, job: Job, secret_env: Mapping[str, str] | None = None) -> None:
         """Run ``job`` now if it fits, else queue it (``pending/Scheduling``).
 
         Returns once its resources are reserved: the runner starts in the
         background, and a runner that cannot start ends the job
-        failed/ContainerCannotRun through :meth:`events`.
+        failed/ContainerCannotRun through :meth:`events`. ``secret_env``
+        reaches the command's environment only: it is kept in memory until
+        the runner gets it with its start request, never written to the
+        job's folder, and ``exec`` in the job does not see it.
         """
         if self._known(job.id):
             return
+        if secret_env:
+            self._secrets[job.id] = dict(secret_env)
         self._queue.append(job)
         # Not waiting for the runner answers the request ~10 ms sooner; the
         # reservation is made now, so what fits stays decided in order.
@@ -346,6 +358,7 @@ class LocalBackend(LoggingConfigurable):
         for i, queued in enumerate(self._queue):
             if queued.id == job.id:
                 del self._queue[i]
+                self._secrets.pop(job.id, None)
                 self._emit(job.id, StatusItem(JobStatus.CANCELLED, reason))
                 return
         entry = self._entries.get(job.id)

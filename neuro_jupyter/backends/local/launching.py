@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,9 @@ class JobFiles:
     """``env``: the command's environment (mode 0600)."""
     launch: Launch
     """``launch.json``: how the runner runs the command (and ``exec`` after it)."""
+    secret_env: dict[str, str] = field(default_factory=dict)
+    """More environment for the command only: sent with the start request,
+    never written (not in ``env``, so ``exec`` does not get it either)."""
 
     def write(self, job_dir: JobDir) -> None:
         """Write the three files into ``job_dir`` (which exists)."""
@@ -86,7 +89,7 @@ class JobFiles:
 
     def order(self) -> dict[str, Any]:
         """What a runner needs of them, to send in its start request (no reads)."""
-        return {"launch": asdict(self.launch), "env": self.env}
+        return {"launch": asdict(self.launch), "env": {**self.env, **self.secret_env}}
 
 
 def job_files(
@@ -98,6 +101,7 @@ def job_files(
     bwrap: str,
     grace: float,
     addresses: JobAddresses | None = None,
+    secret_env: Mapping[str, str] | None = None,
 ) -> JobFiles:
     """The files of ``job``'s folder; its volumes' missing sources are created."""
     binds = binds_for(storage_root, job.owner, job.spec, create=True)
@@ -112,4 +116,4 @@ def job_files(
         sandbox=sandbox,
     )
     env = job_environment(job, gpus, os.environ, addresses)
-    return JobFiles({**data, "preset": job.preset.to_json()}, env, launch)
+    return JobFiles({**data, "preset": job.preset.to_json()}, env, launch, dict(secret_env or {}))
