@@ -10,6 +10,9 @@ Three ways to the same tiny tornado backend (``benchmarks/upstream_bench.py``):
 - ours: a real ``jupyter server`` with this extension (``tests.real_server``);
   the backend runs as a job with ``"http": {"port": Q, "auth": true}``,
   reached at ``{base_url}neuro/jobs/{id}/…``
+- nginx + forward-auth (issue 11): Debian's nginx with deploy/ingress/nginx/
+  in front of that server, asking its ``GET neuro/api/v1/auth`` (answers
+  cached 5 s) and forwarding to the job itself
 
 Every request carries ``Authorization: token …`` (the backend ignores it).
 Small requests: ``wrk`` on ``GET /small`` (keep-alive) -> requests/s, p50/p99;
@@ -53,6 +56,7 @@ import tornado
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.real_server import TOKEN, RealServer, free_port
+from tests.server.nginx import NGINX, Nginx
 
 HERE = Path(__file__).resolve().parent
 UPSTREAM = HERE / "upstream_bench.py"
@@ -373,6 +377,27 @@ def start_ours(stack: ExitStack, tmp: Path, port: int) -> tuple[Target | None, s
     return Target("ours", base, server.process.pid, server.log), ""
 
 
+NGINX_ROW = "nginx + forward-auth"
+
+
+def start_nginx(stack: ExitStack, tmp: Path, ours: Target) -> tuple[Target | None, str]:
+    """deploy/ingress/nginx/ in front of our server: Jupyter decides (answers
+    cached), nginx carries the bytes to the job (issue 11)."""
+    if NGINX is None:
+        return None, "no nginx: apt-get install nginx-light"
+    port = int(ours.base.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    nginx = Nginx(tmp / "nginx", port)
+    nginx.start()
+    stack.callback(nginx.stop)
+    job_path = ours.base.split(f":{port}", 1)[1]
+    base = f"http://127.0.0.1:{nginx.port}{job_path}"
+    status, body = probe(f"{base}/small")
+    if status != 200 or body != SMALL_BODY:
+        return None, f"GET {base}/small -> {status} {body[:120]!r}"
+    [worker] = nginx.workers()
+    return Target(NGINX_ROW, base, worker.pid, nginx.log), ""
+
+
 def framework_ceiling(ours: Target) -> Target:
     """Our server's own ``GET api/status``: a jupyter handler that proxies nothing.
 
@@ -436,7 +461,27 @@ def report(
         print(f"- {CEILING} / direct, requests/s: {ceiling.rps / direct.rps:.0%}")
     if ceiling and ours:
         print(f"- ours / {CEILING}, requests/s: {ours.rps / ceiling.rps:.0%}")
+    fronted = best.get(NGINX_ROW)
+    if fronted and direct:
+        ratio = fronted.rps / direct.rps
+        print(f"- {NGINX_ROW} / direct, requests/s: {ratio:.0%} (>= 50%: {verdict(ratio >= 0.5)})")
+    if fronted and jsp:
+        ratio = fronted.rps / jsp.rps
+        print(
+            f"- {NGINX_ROW} / jupyter-server-proxy, requests/s: {ratio:.1f}x "
+            f"(>= 10x: {verdict(ratio >= 10)})"
+        )
+    if ceiling and ours:
+        ratio = ours.rps / ceiling.rps
+        print(f"- ours / {CEILING}: {ratio:.0%} (>= 75%: {verdict(ratio >= 0.75)})")
     big = {row.label: row for row in rows if row.size == args.big_mb * MB}
+    if NGINX_ROW in big and "direct" in big:
+        n, d = big[NGINX_ROW], big["direct"]
+        ratio = n.mb_s / d.mb_s if d.mb_s else 0.0
+        print(
+            f"- {NGINX_ROW} / direct, {args.big_mb} MB download: {ratio:.0%} "
+            f"(>= 80%: {verdict(ratio >= 0.8)}); nginx worker RSS growth {fmt_mb(n.growth)}"
+        )
     if "ours" in big and "direct" in big:
         o, d = big["ours"], big["direct"]
         ratio = o.mb_s / d.mb_s if d.mb_s else 0.0
@@ -546,6 +591,11 @@ def main() -> int:
                 print(f"ours: not available yet ({why})")
             else:
                 targets += [target, framework_ceiling(target)]
+                fronted, why = start_nginx(stack, tmp, target)
+                if fronted is None:
+                    missing[NGINX_ROW] = why
+                else:
+                    targets.append(fronted)
 
         for target in targets:  # warm-up: connections, lazy imports, first-request paths
             wrk(f"{target.base}{target.small}", args.threads, args.connections, 2, latency=False)

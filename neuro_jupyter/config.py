@@ -219,6 +219,14 @@ class NeuroJobs(LoggingConfigurable):
         early (at least one job), with a `next` cursor to the rest.""",
     )
 
+    auth_cache_max_age = Int(
+        5,
+        config=True,
+        help="""Seconds an ingress may keep an answer of the forward-auth endpoint
+        (`GET neuro/api/v1/auth`, sent as `Cache-Control: private, max-age=N`
+        and `X-Accel-Expires: N`): a kill, an unshare or a new share takes
+        effect within this. 0: answers are not kept.""",
+    )
     stream_keepalive = Float(
         15.0,
         config=True,
@@ -251,6 +259,13 @@ class NeuroJobs(LoggingConfigurable):
             page_size=self.max_page_size,
             page_bytes=self.max_page_bytes,
         )
+
+    @validate("auth_cache_max_age")
+    def _validate_auth_cache_max_age(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 0:
+            raise TraitError("c.NeuroJobs.auth_cache_max_age must be 0 or more")
+        return value
 
     @validate("job_host_template")
     def _validate_job_host_template(self, proposal: dict[str, Any]) -> str:

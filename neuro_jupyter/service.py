@@ -25,9 +25,16 @@ from .backends.base import (
     TelemetrySample,
     ZeroCopyLogs,
 )
-from .jobs.addresses import JobAddresses
+from .jobs.addresses import JobAddresses, Visit
 from .jobs.env import SECRET_FIELD, parse_secret_env
-from .jobs.errors import Conflict, Forbidden, IllegalTransition, InvalidSpec, NotFound, Unavailable
+from .jobs.errors import (
+    Conflict,
+    IllegalTransition,
+    InvalidSpec,
+    LoginRequired,
+    NotFound,
+    Unavailable,
+)
 from .jobs.limits import Limits
 from .jobs.model import (
     Job,
@@ -127,6 +134,9 @@ class JobService:
         """
         if self._started is None:
             self._started = asyncio.ensure_future(self._start())
+        if self._started.done():  # every request but the first few: no shield to make
+            self._started.result()
+            return
         await asyncio.shield(self._started)
 
     async def _start(self) -> None:
@@ -470,8 +480,8 @@ class JobService:
         backend only, never from the caller.
 
         Raises:
-            Forbidden: an anonymous visitor and a job that is not public (or
-                no such job: existence is not revealed before login).
+            LoginRequired: an anonymous visitor and a job that is not public
+                (or no such job: existence is not revealed before login).
             NotFound: a logged-in user the job is not shared with.
             Unavailable: the job is not running or exposes no HTTP port.
             InvalidSpec: ``ref`` is not a job reference.
@@ -482,6 +492,26 @@ class JobService:
         if endpoint is None:
             raise Unavailable(f"job {ref} is not serving HTTP now")
         return job, endpoint
+
+    async def forward_target(
+        self, user: str | None, host_name: str, path: str
+    ) -> tuple[Job, Endpoint, Visit]:
+        """:meth:`proxy_target` for the job a request's host and path name
+        (forward-auth for an ingress, issue 11): the same rule, one answer.
+
+        Raises:
+            LoginRequired, Unavailable: as :meth:`proxy_target`.
+            NotFound: no job is published at that host and path, ``ref`` is
+                no job reference, or as :meth:`proxy_target`.
+        """
+        visit = self.addresses.visit(host_name, path)
+        if visit is None:
+            raise NotFound("no job is published at this address")
+        try:
+            job, endpoint = await self.proxy_target(user, visit.ref)
+        except InvalidSpec:
+            raise not_found(visit.ref) from None
+        return job, endpoint, visit
 
     def _openable(self, user: str | None, ref: str) -> Job:
         """The running job ``user`` may open, remembered until the store changes.
@@ -500,7 +530,7 @@ class JobService:
         public = job is not None and job.spec.http is not None and not job.spec.http.auth
         if not public:
             if user is None:
-                raise Forbidden(f"log in to open job {ref}")
+                raise LoginRequired(f"log in to open job {ref}")
             if job is None:
                 raise not_found(ref)
             shares = self._shares_read_lazily(job)

@@ -32,20 +32,17 @@ def test_the_test_command_names_every_missing_package_in_one_sudo_line(tmp_path:
         shutil.copy(ROOT / "scripts" / name, scripts / name)
     done = subprocess.run(
         [shutil.which("bash") or "bash", str(scripts / "test")],
-        env={"PATH": path, "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=60,
+        env={"PATH": path, "HOME": str(tmp_path), "NEURO_SBIN": str(tmp_path / "sbin")},
+        capture_output=True, text=True, timeout=60,
         check=False,
     )  # fmt: skip
     assert done.returncode == 1
     lines = done.stderr.splitlines()
-    assert lines[0] == "missing system packages: bubblewrap nodejs npm chromium python3-venv"
-    assert lines[1] == (
-        "install them first: sudo apt-get install bubblewrap nodejs npm chromium python3-venv"
-    )
+    packages = "bubblewrap nodejs npm chromium nginx-light python3-venv"
+    assert lines[0] == f"missing system packages: {packages}"
+    assert lines[1] == f"install them first: sudo apt-get install {packages}"
     # The Quick start names the same packages, in one line.
-    assert (
-        "sudo apt-get install bubblewrap nodejs npm chromium python3-venv"
-        in (ROOT / "README.md").read_text()
-    )
+    assert f"sudo apt-get install {packages}" in (ROOT / "README.md").read_text()
 
 
 def test_only_what_is_missing_is_named(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Formatter
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from .model import Job
 
@@ -26,6 +26,7 @@ __all__ = [
     "JOBS_PATH",
     "HostTemplate",
     "JobAddresses",
+    "Visit",
     "job_http_ref",
 ]
 
@@ -146,6 +147,20 @@ class HostTemplate:
 
 
 @dataclass(frozen=True)
+class Visit:
+    """Where a visitor's request lands, read from its host and path (forward-auth, issue 11).
+
+    ``ref`` names the job; ``prefix`` is the part of the path that names it
+    (``{base_url}{jobs_path}/{ref}``, as the visitor wrote it), ``""`` on a
+    host of the job's own; ``rest`` is the path after it (``/`` at least).
+    """
+
+    ref: str
+    prefix: str
+    rest: str
+
+
+@dataclass(frozen=True)
 class JobAddresses:
     """Where this server publishes jobs' HTTP ports.
 
@@ -162,6 +177,40 @@ class JobAddresses:
     base_url: str = "/"
     host_template: HostTemplate | None = None
     jobs_path: str = JOBS_PATH
+
+    def visit(self, host_name: str, path: str) -> Visit | None:
+        """The job a request for ``host_name`` (no port) and ``path`` (no query) is for.
+
+        A host the template names wins; else a path under :attr:`jobs_path`.
+        None where neither names a job.
+        """
+        if self.host_template is not None:
+            ref = self.host_template.ref_of(host_name)
+            if ref is not None:
+                return Visit(ref, "", path if path.startswith("/") else "/" + path)
+        start = f"{self.base_url}{self.jobs_path}/"
+        if not path.startswith(start):
+            return None
+        raw_ref, _, rest = path[len(start) :].partition("/")
+        if not raw_ref:
+            return None
+        return Visit(unquote(raw_ref), start + raw_ref, "/" + rest)
+
+    def forwarded(self, job: Job, visit: Visit) -> tuple[str, str]:
+        """What a job receives of a visit: the path prefix stripped before it,
+        and the one its paths start with instead.
+
+        A ``keep_prefix`` job is served under its one prefix
+        (``NEURO_JOB_HTTP_PREFIX``) whatever ref the visitor came by, and is
+        told of no stripped prefix; any other job gets the path after the
+        visitor's prefix. On a host of the job's own both are ``""``.
+        """
+        if not visit.prefix:
+            return "", ""
+        assert job.spec.http is not None
+        if job.spec.http.keep_prefix:
+            return "", self.prefix(job)
+        return visit.prefix, ""
 
     def own_host(self, job: Job) -> str | None:
         """The host of the job's own origin, where it has one."""

@@ -8,6 +8,7 @@ wrong and the rule, and never leaks another user's data.
     ├── NotFound                   -> HTTP 404  (also: another user's job, unshared)
     ├── Conflict                   -> HTTP 409  (a live job already has this name)
     ├── Forbidden                  -> HTTP 403  (visible, but the level is too low)
+    │   └── LoginRequired          -> HTTP 401  (an anonymous visitor; existence not revealed)
     ├── Unavailable                -> HTTP 503  (the job's HTTP port cannot be reached now)
     └── IllegalTransition          -> never shown: a finished job cannot change
 """
@@ -19,6 +20,7 @@ __all__ = [
     "Forbidden",
     "IllegalTransition",
     "InvalidSpec",
+    "LoginRequired",
     "NeuroError",
     "NotFound",
     "Unavailable",
@@ -55,6 +57,11 @@ class Conflict(NeuroError):
 
 class Forbidden(NeuroError, PermissionError):
     """The caller sees the job but lacks the permission level the action needs."""
+
+
+class LoginRequired(Forbidden):
+    """An anonymous visitor asked for what needs a login (a job's URL without
+    ``--no-http-auth``, or one that does not exist: existence is not revealed)."""
 
 
 class IllegalTransition(NeuroError):

@@ -22,6 +22,7 @@ from ..jobs.errors import InvalidSpec
 from ..jobs.model import Job
 from ..jobs.parse import parse_permission, parse_since
 from ..jobs.query import format_cursor, parse_flag, parse_list_query
+from .auth import ForwardAuthHandler
 from .base import (
     KEEPALIVE_KEY,
     KEEPALIVE_SECONDS,
@@ -281,6 +282,7 @@ def api_handlers(prefix: str = API_PREFIX) -> list[tuple[str, type]]:
         (f"{prefix}/presets", PresetsHandler),
         (f"{prefix}/spec", SpecHandler),
         (f"{prefix}/openapi.json", OpenAPIHandler),
+        (f"{prefix}/auth", ForwardAuthHandler),
         (jobs, JobsHandler),
         (f"{jobs}/{_REF}", JobHandler),
         (f"{jobs}/{_REF}/rerun", RerunHandler),

@@ -16,7 +16,15 @@ from typing import Any
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
-from ..jobs.errors import Conflict, Forbidden, InvalidSpec, NeuroError, NotFound, Unavailable
+from ..jobs.errors import (
+    Conflict,
+    Forbidden,
+    InvalidSpec,
+    LoginRequired,
+    NeuroError,
+    NotFound,
+    Unavailable,
+)
 from ..jobs.limits import body_needs_check, check_json_input
 from ..jobs.model import Job, Preset, Share, StatusItem
 from ..jobs.parse import format_volume
@@ -45,6 +53,7 @@ _STATUS_OF: tuple[tuple[type[NeuroError], int], ...] = (
     (InvalidSpec, 400),
     (NotFound, 404),
     (Conflict, 409),
+    (LoginRequired, 401),
     (Forbidden, 403),
     (Unavailable, 503),
 )

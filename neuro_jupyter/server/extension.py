@@ -22,6 +22,7 @@ from ..config import NeuroJobs
 from ..jobs.addresses import JOBS_PATH
 from ..service import JobService
 from .api import API_PREFIX, api_handlers
+from .auth import AUTH_MAX_AGE_KEY
 from .base import API_PATH_KEY, KEEPALIVE_KEY, SERVICE_KEY, SINGLE_USER_KEY
 from .proxy import PROXY_CLIENT_KEY, PROXY_TIMEOUT_KEY, make_proxy_client, proxy_handlers
 from .proxy_host import add_host_routes
@@ -84,6 +85,7 @@ class NeuroJobsApp(ExtensionApp):
         self.settings[PROXY_CLIENT_KEY] = make_proxy_client()
         self.settings[PROXY_TIMEOUT_KEY] = self.neuro.proxy_timeout
         self.settings[KEEPALIVE_KEY] = self.neuro.stream_keepalive
+        self.settings[AUTH_MAX_AGE_KEY] = self.neuro.auth_cache_max_age
         self._export_environment()
         self._publish()
 

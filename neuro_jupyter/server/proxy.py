@@ -11,6 +11,7 @@ both ways chunk by chunk with no size cap. WebSocket upgrades are relayed by
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -64,6 +65,8 @@ _OURS = frozenset(
         "x-forwarded-proto",
         "x-forwarded-host",
         "x-forwarded-prefix",
+        "x-forwarded-context",
+        "x-proxycontextpath",
         "x-forwarded-port",
         "x-real-ip",
         "x-neuro-user",
@@ -73,6 +76,12 @@ _OURS = frozenset(
 # Pages of a job shown to anyone but its owner run in a unique origin, so
 # their scripts cannot act on Jupyter as the visitor.
 SANDBOX_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads"
+
+
+@functools.lru_cache(maxsize=8)
+def _prefix_pattern(start: str) -> re.Pattern[str]:
+    """``start`` and a job ref: the prefix of a job's path (one per server)."""
+    return re.compile(re.escape(start) + r"[^/?]+")
 
 
 def visitor_cookies(
@@ -93,6 +102,23 @@ def visitor_cookies(
                 continue
             kept.append(pair.strip())
     return "; ".join(kept)
+
+
+def forwarded_prefix_headers(stripped: str) -> list[tuple[str, str]]:
+    """The headers telling a job the prefix stripped before it, none where nothing was.
+
+    ``X-Forwarded-Prefix`` (Werkzeug's ``ProxyFix``, Spring, Traefik) beside
+    ``X-Forwarded-Context`` and ``X-ProxyContextPath``, which apps written for
+    jupyter-server-proxy read (issue 11). A job whose paths keep the prefix
+    must get none: an app applying it would add the prefix twice.
+    """
+    if not stripped:
+        return []
+    return [
+        ("X-Forwarded-Prefix", stripped),
+        ("X-Forwarded-Context", stripped),
+        ("X-ProxyContextPath", stripped),
+    ]
 
 
 def login_cookies(handler: JupyterHandler) -> tuple[list[str], list[str]]:
@@ -207,8 +233,7 @@ class JobProxyHandler(ServiceMixin, UpstreamRelayHandler):  # type: ignore[misc]
     def _locate(self) -> bool:
         """Split the raw URI into the job's prefix and what the job receives."""
         uri = self.request.uri or ""
-        start = f"{self.base_url}{self.service.addresses.jobs_path}/"
-        match = re.match(re.escape(start) + r"[^/?]+", uri)
+        match = _prefix_pattern(f"{self.base_url}{self.service.addresses.jobs_path}/").match(uri)
         if match is None:  # not origin-form: nothing to forward
             self.refuse(400, "bad request target")
             return False
@@ -253,11 +278,17 @@ class JobProxyHandler(ServiceMixin, UpstreamRelayHandler):  # type: ignore[misc]
             ("X-Forwarded-For", self.request.remote_ip or ""),
             ("X-Forwarded-Proto", self.request.protocol),
             ("X-Forwarded-Host", self.request.host),
-            ("X-Forwarded-Prefix", self.prefix),
         ]
+        headers += forwarded_prefix_headers(self.stripped_prefix())
         if self.visitor is not None:
             headers.append(("X-Neuro-User", self.visitor))
         return headers
+
+    def stripped_prefix(self) -> str:
+        """The part of the visitor's path the job does not see: ``""`` for a
+        ``keep_prefix`` job (its paths carry the prefix) or a job on its own host."""
+        assert self.job.spec.http is not None
+        return "" if self.job.spec.http.keep_prefix else self.prefix
 
     def _as_job_origin(self, origin: str) -> str:
         """A same-origin ``Origin`` as the job's own, any other as it came.

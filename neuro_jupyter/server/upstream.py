@@ -22,6 +22,7 @@ from tornado.iostream import StreamClosedError
 from yarl import URL
 
 from .proxy_ws import WebSocketProxyMixin
+from .splice import can_splice, splice_body
 
 __all__ = [
     "HOP_BY_HOP",
@@ -204,7 +205,9 @@ class UpstreamRelayHandler(WebSocketProxyMixin, JupyterHandler):  # type: ignore
             await self._chunks.put(None)
         timeout: float = self.settings.get(PROXY_TIMEOUT_KEY, 30.0)
         try:
-            response = await asyncio.wait_for(self._upstream, timeout or None)
+            # asyncio.timeout, not wait_for: no second future per request.
+            async with asyncio.timeout(timeout or None):
+                response = await self._upstream
         except TimeoutError:
             self.refuse(504, f"{self.upstream_label} did not answer within {timeout:g} s")
             return
@@ -214,6 +217,10 @@ class UpstreamRelayHandler(WebSocketProxyMixin, JupyterHandler):  # type: ignore
             return
         try:
             self._answer_head(response)
+            if can_splice(self, response):
+                await splice_body(self, response)
+                self.finish()
+                return
             body = response.content
             async for chunk in body.iter_any():
                 self.write(chunk)

@@ -134,4 +134,23 @@ def test_a_jobs_url_is_its_address_under_the_hub(
     assert created.status_code == 201, created.text
     job = wait_job(as_user["alice"], "site", lambda j: j["status"] == "running")
     assert job["http_url"] == f"{hub.url}services/{SERVICE}/jobs/site--alice/"
+
+    # Forward-auth for an ingress in front of the hub (issue 11): the service's
+    # own rule, hub groups included, for the job the original URI names.
+    original = {"X-Original-URI": f"/services/{SERVICE}/jobs/site--alice/x"}
+    opened = as_user["alice"].get("auth", headers=original)
+    assert opened.status_code == 200, opened.text
+    assert opened.headers["X-Neuro-Upstream"] == f"127.0.0.1:{port}"
+    assert opened.headers["X-Neuro-User"] == "alice"
+    assert opened.headers["X-Neuro-Prefix"] == f"/services/{SERVICE}/jobs/site--alice"
+    assert as_user["bob"].get("auth", headers=original).status_code == 404
+    granted = as_user["alice"].put("jobs/site/shares/group:ml", json={"level": "read"})
+    assert granted.status_code == 200, granted.text
+    assert as_user["bob"].get("auth", headers=original).status_code == 200  # bob is in ml
+    anonymous = httpx.get(f"{hub.service_url}auth", headers=original)
+    assert anonymous.status_code == 401
+    assert (
+        f"next=%2Fservices%2F{SERVICE}%2Fjobs%2Fsite--alice%2Fx"
+        in anonymous.headers["X-Neuro-Login"]
+    )
     as_user["alice"].delete("jobs/site")

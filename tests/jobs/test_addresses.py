@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 from hypothesis import given
 
-from neuro_jupyter.jobs.addresses import HostTemplate, JobAddresses, job_http_ref
+from neuro_jupyter.jobs.addresses import HostTemplate, JobAddresses, Visit, job_http_ref
 from neuro_jupyter.jobs.model import HttpSpec, Job, JobSpec, Preset
 
 from .strategies import job_names
@@ -110,3 +111,30 @@ def test_a_host_made_for_a_job_routes_back_to_it(name: str) -> None:
         if host is None:  # a label over 63 characters
             continue
         assert template.ref_of(host.partition(":")[0]) == f"{name}--bob-2"
+
+
+def test_a_visit_names_its_job_by_host_first_then_by_path() -> None:
+    """Forward-auth reads the job from the original host and path (issue 11)."""
+    template = HostTemplate.parse("{name}--{owner}.jobs.example.com")
+    addresses = JobAddresses("https://example.com/", "/", host_template=template)
+    assert addresses.visit("web--alice.jobs.example.com", "/a/b") == Visit("web--alice", "", "/a/b")
+    assert addresses.visit("example.com", "/neuro/jobs/web--alice/a/b") == Visit(
+        "web--alice", "/neuro/jobs/web--alice", "/a/b"
+    )
+    assert addresses.visit("example.com", "/neuro/jobs/web%2Dx") == Visit(
+        "web-x", "/neuro/jobs/web%2Dx", "/"
+    )
+    for path in ("/lab", "/neuro/jobs/", "/neuro/jobsx/web/", "neuro/jobs/web/"):
+        assert addresses.visit("example.com", path) is None, path
+
+
+def test_a_job_gets_the_path_after_the_visitors_prefix_unless_it_keeps_its_own() -> None:
+    addresses = JobAddresses("https://example.com/", "/")
+    job = a_job()
+    by_id = Visit(job.id, f"/neuro/jobs/{job.id}", "/x")
+    assert addresses.forwarded(job, by_id) == (f"/neuro/jobs/{job.id}", "")
+    kept = dataclasses.replace(
+        job, spec=dataclasses.replace(job.spec, http=HttpSpec(8080, keep_prefix=True))
+    )
+    assert addresses.forwarded(kept, by_id) == ("", "/neuro/jobs/web--alice")
+    assert addresses.forwarded(kept, Visit("web--alice", "", "/x")) == ("", "")

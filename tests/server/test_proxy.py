@@ -212,6 +212,8 @@ async def test_credentials_are_stripped_and_forwarding_headers_set(
             "Cookie": "_xsrf=abc; theirs=1; username-127-0-0-1-8888=secret; other=2",
             "X-Forwarded-For": "6.6.6.6",
             "X-Neuro-User": "mallory",
+            "X-Forwarded-Context": "/forged",
+            "X-ProxyContextPath": "/forged",
             "Connection": "close, X-Drop-Me",
             "X-Drop-Me": "1",
             "X-Custom": "kept",
@@ -230,6 +232,9 @@ async def test_credentials_are_stripped_and_forwarding_headers_set(
     assert data["header"]["x-neuro-user"] == "alice"
     assert data["header"]["x-forwarded-proto"] == "http"
     assert data["header"]["x-forwarded-prefix"] == f"{jp_base_url}neuro/jobs/web"
+    # Apps written for jupyter-server-proxy read the prefix here (issue 11).
+    assert data["header"]["x-forwarded-context"] == f"{jp_base_url}neuro/jobs/web"
+    assert data["header"]["x-proxycontextpath"] == f"{jp_base_url}neuro/jobs/web"
     assert data["header"]["x-forwarded-host"].startswith("127.0.0.1:")
     # The job's own response headers come back; Jupyter's defaults do not.
     assert response.headers["X-Upstream"] == "yes"

@@ -9,6 +9,7 @@ the bytes pass; the WebSocket tests use pytest-jupyter's server, as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -139,6 +140,73 @@ def test_a_1_gib_download_is_exact_and_the_server_memory_stays_flat(
     assert sent_by_job(real_server, GiB) == {"bytes": GiB, "crc32": crc}
     growth = rss.peak - before
     assert growth < 50 * 1000 * 1000, f"the server's RSS grew by {growth / MiB:.1f} MiB"
+    real_server.request("DELETE", "jobs/numbered")
+
+
+def pipes_of(pid: int) -> int:
+    """Non-blocking pipe ends the process holds open (the proxy's splice makes
+    such; the server's other pipes, to job processes, block)."""
+    found = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(FileNotFoundError):
+            if not os.readlink(f"/proc/{pid}/fd/{fd}").startswith("pipe:"):
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}") as info:
+                flags = next(line for line in info if line.startswith("flags:"))
+            found += bool(int(flags.split()[1], 8) & os.O_NONBLOCK)
+    return found
+
+
+def test_a_large_body_of_known_length_is_spliced_not_copied(real_server: RealServer) -> None:
+    """A 64 MiB answer with a Content-Length moves socket -> pipe -> socket in the
+    kernel (issue 11): while the visitor holds back, the server holds the pipe;
+    the bytes arrive whole and exact, and the pipe is gone after."""
+    start_numbered_job(real_server)
+    assert real_server.process is not None
+    pid = real_server.process.pid
+    # The first upstream request makes the proxy's client (and a pipe of its own).
+    assert download(real_server, "numbered/numbered?n=1000")[:2] == (200, 1000)
+    before = pipes_of(pid)
+    size = 64 * MiB + 3
+    connection = http.client.HTTPConnection("127.0.0.1", real_server.port, timeout=60)
+    try:
+        connection.request(
+            "GET",
+            f"{real_server.base_url}neuro/jobs/numbered/numbered?n={size}",
+            headers={"Authorization": f"token {TOKEN}"},
+        )
+        response = connection.getresponse()
+        assert response.getheader("Content-Length") == str(size)
+        head = response.read(MiB)
+        deadline = time.monotonic() + 10
+        while pipes_of(pid) < before + 2:
+            assert time.monotonic() < deadline, "no pipe: the body was not spliced"
+            time.sleep(0.02)
+        rest = response.read()
+    finally:
+        connection.close()
+    crc = zlib.crc32(rest, zlib.crc32(head))
+    assert len(head) + len(rest) == size
+    assert sent_by_job(real_server, size) == {"bytes": size, "crc32": crc}
+    deadline = time.monotonic() + 10
+    while pipes_of(pid) > before:
+        assert time.monotonic() < deadline, "the pipe outlived the answer"
+        time.sleep(0.02)
+    # A visitor who leaves mid-body: the splice stops and lets its pipe go.
+    leaving = http.client.HTTPConnection("127.0.0.1", real_server.port, timeout=60)
+    leaving.request(
+        "GET",
+        f"{real_server.base_url}neuro/jobs/numbered/numbered?n={size}",
+        headers={"Authorization": f"token {TOKEN}"},
+    )
+    leaving.getresponse().read(MiB)
+    leaving.close()
+    deadline = time.monotonic() + 20
+    while pipes_of(pid) > before:
+        assert time.monotonic() < deadline, "the pipe outlived its visitor"
+        time.sleep(0.02)
+    # A small one is copied as before, and the proxy goes on serving.
+    assert download(real_server, f"numbered/numbered?n={MiB // 2}")[:2] == (200, MiB // 2)
     real_server.request("DELETE", "jobs/numbered")
 
 
