@@ -36,7 +36,7 @@ from .presets import allowed_presets, choose_preset, preset_label
 __all__ = ["SERVER_TAG", "NeuroJobSpawner"]
 
 SERVER_TAG = "jupyterhub:server"
-SERVER_NAME = "notebook"
+SERVER_NAME = "jupyterhub-server"
 
 
 class NeuroJobSpawner(Spawner):  # type: ignore[misc]
@@ -139,7 +139,7 @@ class NeuroJobSpawner(Spawner):  # type: ignore[misc]
     async def _create(self, client: httpx.AsyncClient, spec: dict[str, Any]) -> dict[str, Any]:
         try:
             response = await client.post("jobs", json=spec)
-            if response.status_code == 409:  # a server job the hub lost track of
+            if response.status_code == 409 and await self._lost_server(client):
                 await client.delete(f"jobs/{SERVER_NAME}", params={"wait": "true"})
                 response = await client.post("jobs", json=spec)
         except httpx.HTTPError as exc:
@@ -149,6 +149,12 @@ class NeuroJobSpawner(Spawner):  # type: ignore[misc]
             raise RuntimeError(f"the jobs service refused the server: {_error(response)}")
         created: dict[str, Any] = response.json()
         return created
+
+    async def _lost_server(self, client: httpx.AsyncClient) -> bool:
+        """Whether the live job holding the server's name is a server the hub lost
+        track of (tagged so), not a job of the user's that happens to have the name."""
+        response = await client.get(f"jobs/{SERVER_NAME}")
+        return response.status_code == 200 and SERVER_TAG in response.json().get("tags", [])
 
     async def _until_running(self, client: httpx.AsyncClient) -> None:
         pause = 0.02  # a job that fits runs within milliseconds: look soon, then less often

@@ -58,7 +58,7 @@ def run_a_job_as_dana(our_hub: RealHub, browser: httpx.Client) -> None:
         job = wait_job(relay, "first", lambda j: j["status"] == "succeeded")
         assert job["owner"] == "dana"
         # Her server is itself a job, on the preset she picked.
-        server = relay.get("jobs/notebook").json()
+        server = relay.get("jobs/jupyterhub-server").json()
         assert (server["status"], server["preset"], server["tags"]) == (
             "running",
             "cpu-small",

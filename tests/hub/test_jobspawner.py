@@ -48,7 +48,8 @@ def job_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealHub]:
 
 def server_job(hub: RealHub, user: str) -> dict[str, object]:
     with api(hub.service_url, hub.service_token(user)) as service:
-        return wait_job(service, "notebook", lambda j: j["status"] == "running", timeout=120)
+        running = wait_job(service, "jupyterhub-server", lambda j: j["status"] == "running", 120)
+    return running
 
 
 def server_process(job_id: object) -> psutil.Process:
@@ -115,10 +116,22 @@ def test_two_servers_asking_for_the_one_gpu_take_turns(job_hub: RealHub) -> None
     second = job_hub.admin("POST", "users/bob/server", {"preset": "gpu-one"})
     assert second.status_code == 202, second.text  # it waits
     with api(job_hub.service_url, job_hub.service_token("bob")) as service:
-        waiting = wait_job(service, "notebook", lambda j: j["status"] == "pending")
+        waiting = wait_job(service, "jupyterhub-server", lambda j: j["status"] == "pending")
         assert "GPU" in waiting["status_description"], waiting
         assert "GPU" in progress_message(job_hub, "bob", "Waiting")
         job_hub.stop_server("alice")
-        wait_job(service, "notebook", lambda j: j["status"] == "running", timeout=120)
+        wait_job(service, "jupyterhub-server", lambda j: j["status"] == "running", timeout=120)
     job_hub.wait_until(lambda: job_hub.server_ready("bob"), 120, "bob's server")
     job_hub.stop_server("bob")
+
+
+def test_a_users_own_job_of_the_servers_name_is_left_alone(job_hub: RealHub) -> None:
+    with api(job_hub.service_url, job_hub.service_token("carol")) as service:
+        own = {"image": "ubuntu", "name": "jupyterhub-server", "command": "sleep 120"}
+        assert service.post("jobs", json=own).status_code == 201
+        refused = job_hub.admin("POST", "users/carol/server", {"preset": "cpu-small"})
+        assert refused.status_code >= 400  # the spawn fails; her job is not killed for it
+        assert service.get("jobs/jupyterhub-server").json()["status"] == "running"
+        assert service.get("jobs/jupyterhub-server").json()["tags"] == []
+        service.delete("jobs/jupyterhub-server")
+    assert not job_hub.admin("GET", "users/carol").json()["servers"]  # nothing half-made

@@ -44,7 +44,7 @@ def test_alice_picks_a_preset_and_her_lab_runs_as_a_job(browser: Any, preset_hub
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=90_000)
     page.wait_for_function("() => !!window.jupyterapp", timeout=30_000)
     open_sidebar(page)
-    server = row(page, "notebook")  # her server, a job like any other
+    server = row(page, "jupyterhub-server")  # her server, a job like any other
     expect(server).to_have_attribute("data-status", "running", timeout=30_000)
     expect(server.locator(tid("neuro-job-preset"))).to_have_text("cpu-small")
     shots("lab-with-sidebar")
