@@ -135,3 +135,10 @@ def test_a_users_own_job_of_the_servers_name_is_left_alone(job_hub: RealHub) -> 
         assert service.get("jobs/jupyterhub-server").json()["tags"] == []
         service.delete("jobs/jupyterhub-server")
     assert not job_hub.admin("GET", "users/carol").json()["servers"]  # nothing half-made
+
+
+def test_an_unknown_or_forbidden_preset_fails_the_spawn_naming_it(job_hub: RealHub) -> None:
+    refused = job_hub.admin("POST", "users/carol/server", {"preset": "gpu-huge"})
+    assert refused.status_code >= 400
+    assert "unknown preset 'gpu-huge'" in progress_message(job_hub, "carol", "preset")
+    assert not job_hub.admin("GET", "users/carol").json()["servers"]
