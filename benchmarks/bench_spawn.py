@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.hub.fixtures import NEURO_CONFIG
 from tests.hub.realhub import RealHub
-from tests.hub.test_jobspawner import NEURO_CONFIG
 
 
 def spawn_once(hub: RealHub, user: str, body: dict[str, str] | None) -> float:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import httpx
 import psutil
@@ -18,32 +17,6 @@ import pytest
 from tests.hub.realhub import ADMIN_TOKEN, RealHub, api, wait_job
 
 pytestmark = pytest.mark.timeout(300)
-
-NEURO_CONFIG = """
-import os
-
-c.NeuroJobs.presets = [
-    {"name": "cpu-small", "cpu": 0.25, "memory": "1GiB"},
-    {"name": "gpu-one", "cpu": 0.25, "memory": "1GiB", "gpu": 1},
-]
-c.LocalBackend.gpus = 1  # one GPU, as far as the jobs service knows (none is here)
-if "HUB_SERVICE_URL" in os.environ:  # the hub (a managed service gets none of its environment)
-    c.JupyterHub.spawner_class = "neuro_jupyter.hub.jobspawner.NeuroJobSpawner"
-    url = os.environ["HUB_SERVICE_URL"] + "/services/neuro/api/v1/"
-    c.NeuroJobSpawner.jobs_service_url = url
-    c.NeuroJobSpawner.home_dir_template = os.environ["HUB_DIR"] + "/home/{username}"
-    c.Spawner.start_timeout = 120
-"""
-
-
-@pytest.fixture(scope="module")
-def job_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealHub]:
-    hub = RealHub(tmp_path_factory.mktemp("job-hub"), neuro_config=NEURO_CONFIG)
-    hub.start()
-    try:
-        yield hub
-    finally:
-        hub.stop()
 
 
 def server_job(hub: RealHub, user: str) -> dict[str, object]:
