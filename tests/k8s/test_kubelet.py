@@ -253,7 +253,8 @@ async def test_logs_follow_streams_output_as_it_is_written(k8s_api: ApiClient) -
 async def test_log_options(k8s_api: ApiClient) -> None:
     v1 = CoreV1Api(k8s_api)
     code = (
-        "import sys\nfor i in range(5): print(i)\nsys.stderr.write('oops\\n')\n"
+        # One stream: the order of stdout against stderr is no promise (two pipes).
+        "for i in range(5): print(i)\nprint('oops')\n"
         "print('tail', end='')"
     )
     await create(v1, python_pod("opts", code))
@@ -265,6 +266,13 @@ async def test_log_options(k8s_api: ApiClient) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z tail", stamped)
     assert await v1.read_namespaced_pod_log("opts", NS, limit_bytes=3) == "0\n1"
     assert await v1.read_namespaced_pod_log("opts", NS, since_seconds=60) == whole
+
+
+async def test_stderr_is_in_the_log(k8s_api: ApiClient) -> None:
+    v1 = CoreV1Api(k8s_api)
+    await create(v1, python_pod("err", "import sys\nsys.stderr.write('oops\\n')"))
+    await wait_pod(k8s_api, "err", lambda p: phase(p) == "Succeeded")
+    assert await v1.read_namespaced_pod_log("err", NS) == "oops\n"
 
 
 async def test_previous_logs_after_a_restart(k8s_api: ApiClient, tmp_path: Path) -> None:
