@@ -413,3 +413,17 @@ async def test_a_followed_log_sends_its_headers_at_once_then_the_output_as_writt
     await job_when(api, job["id"], finished)
     _, logs = await api("GET", f"jobs/{job['id']}/logs", raw=True)
     assert logs == b"first" + "".join(f"{i}\n" for i in range(1, 20001)).encode()
+
+
+async def test_logs_tail_sends_only_the_last_lines(api: Api) -> None:
+    command = "bash -c 'for i in $(seq 1 5000); do echo line $i; done'"
+    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": command})
+    await job_when(api, job["id"], finished)
+    status, last = await api("GET", f"jobs/{job['id']}/logs", params={"tail": "3"}, raw=True)
+    assert (status, last) == (200, b"line 4998\nline 4999\nline 5000\n")
+    status, followed = await api(
+        "GET", f"jobs/{job['id']}/logs", params={"tail": "1", "follow": "true"}, raw=True
+    )
+    assert (status, followed) == (200, b"line 5000\n")
+    status, body = await api("GET", f"jobs/{job['id']}/logs", params={"tail": "-1"})
+    assert (status, body["field"]) == (400, "tail")

@@ -520,6 +520,7 @@ class LocalBackend(LoggingConfigurable):
         follow: bool = False,
         since: datetime | None = None,
         timestamps: bool = False,
+        tail: int | None = None,
     ) -> AsyncIterator[bytes]:
         """The job's output as written; see :func:`.logs.read_log`."""
         job_dir = self._dir(job)
@@ -528,16 +529,20 @@ class LocalBackend(LoggingConfigurable):
             follow=follow,
             since=since,
             timestamps=timestamps,
+            tail=tail,
             is_done=lambda: self._output_done(job, job_dir),
             nap=lambda seconds: self._nap(job.id, seconds),
         )
 
-    def log_regions(self, job: Job, *, follow: bool = False) -> AsyncIterator[LogChunk]:
+    def log_regions(
+        self, job: Job, *, follow: bool = False, tail: int | None = None
+    ) -> AsyncIterator[LogChunk]:
         """The job's output as regions of its log file, for ``sendfile``."""
         job_dir = self._dir(job)
         return read_log_regions(
             job_dir.path,
             follow=follow,
+            tail=tail,
             is_done=lambda: self._output_done(job, job_dir),
             nap=lambda seconds: self._nap(job.id, seconds),
         )
