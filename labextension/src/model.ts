@@ -1,13 +1,15 @@
 /**
- * The sidebar's state: the job list with its filters, kept fresh by a
- * `Poll` that backs off on failures and stands by while the panel is hidden,
- * and which view (list, one job, launch form) is shown.
+ * The sidebar's state: the job list with its filters, kept fresh by the
+ * server's pushes (`JobEvents`), with a `Poll` that backs off on failures and
+ * stands by while the panel is hidden as the fallback while the push stream
+ * is down, and which view (list, one job, launch form) is shown.
  */
 import { VDomModel } from '@jupyterlab/ui-components';
 import { Debouncer, Poll } from '@lumino/polling';
 
 import { JobsService, NeuroAPIError } from './api';
-import { IJob, IListQuery } from './types';
+import { JobEvents } from './events';
+import { IJob, IListQuery, isLive } from './types';
 
 /** What the sidebar shows. */
 export type View =
@@ -23,20 +25,48 @@ export function parseTags(text: string): string[] {
     .filter(tag => tag.length > 0);
 }
 
+/** Whether `job` passes the list's filters, as `GET jobs` would say. */
+export function matchesQuery(job: IJob, query: IListQuery): boolean {
+  if (query.liveOnly && !isLive(job.status)) {
+    return false;
+  }
+  if (query.tags.some(tag => job.tags.indexOf(tag) < 0)) {
+    return false;
+  }
+  const q = query.q.trim().toLowerCase();
+  if (!q) {
+    return true;
+  }
+  return [job.name ?? '', job.description ?? '', job.image, job.command].some(
+    text => text.toLowerCase().indexOf(q) >= 0
+  );
+}
+
 /** The job list and everything the sidebar shows around it. */
 export class JobsModel extends VDomModel {
   constructor(options: JobsModel.IOptions) {
     super();
     this.service = options.service;
-    const interval = options.interval ?? JobsModel.DEFAULT_INTERVAL;
+    this._interval = options.interval ?? JobsModel.DEFAULT_INTERVAL;
     this._poll = new Poll({
       auto: false,
       factory: () => this._load(),
-      frequency: { interval, backoff: true, max: JobsModel.MAX_INTERVAL },
+      frequency: {
+        interval: this._interval,
+        backoff: true,
+        max: JobsModel.MAX_INTERVAL
+      },
       name: 'neuro-jupyter:jobs',
       standby: () => !this._visible || 'when-hidden'
     });
     this._debouncer = new Debouncer(() => this.refresh(), 300);
+    this.events = options.events ?? null;
+    if (this.events) {
+      this.events.changed.connect(this._onJob, this);
+      this.events.reset.connect(this._onReset, this);
+      this.events.connectedChanged.connect(this._applyInterval, this);
+      this._applyInterval();
+    }
   }
 
   /** How often the list refreshes by default, in ms. */
@@ -46,6 +76,9 @@ export class JobsModel extends VDomModel {
 
   /** The API the model reads. */
   readonly service: JobsService;
+
+  /** The pushed job changes, if the list follows them. */
+  readonly events: JobEvents | null;
 
   /** The jobs last listed, newest first. */
   get jobs(): ReadonlyArray<IJob> {
@@ -87,13 +120,22 @@ export class JobsModel extends VDomModel {
     this.stateChanged.emit();
   }
 
-  /** The list's refresh interval in ms. */
+  /**
+   * The list's refresh interval in ms while it polls: always without pushes,
+   * and while the push stream is down (the fallback).
+   */
   get interval(): number {
-    return this._poll.frequency.interval;
+    return this._interval;
   }
 
   set interval(interval: number) {
-    this._poll.frequency = { ...this._poll.frequency, interval };
+    this._interval = interval;
+    this._applyInterval();
+  }
+
+  /** Whether the list polls now (no push stream open). */
+  get polling(): boolean {
+    return this._poll.frequency.interval !== Poll.NEVER;
   }
 
   /** Whether the panel is shown; a hidden panel does not poll. */
@@ -136,6 +178,9 @@ export class JobsModel extends VDomModel {
     if (this.isDisposed) {
       return;
     }
+    this.events?.changed.disconnect(this._onJob, this);
+    this.events?.reset.disconnect(this._onReset, this);
+    this.events?.connectedChanged.disconnect(this._applyInterval, this);
     this._debouncer.dispose();
     this._poll.dispose();
     super.dispose();
@@ -148,7 +193,14 @@ export class JobsModel extends VDomModel {
       if (seq !== this._seq) {
         return; // a newer request answers for newer filters
       }
-      this._jobs = jobs;
+      // A change pushed while the list was read may be newer than the list.
+      const known = new Map(this._jobs.map(j => [j.id, j]));
+      this._jobs = jobs.map(job => {
+        const pushed = known.get(job.id);
+        return pushed && pushed.history.length > job.history.length
+          ? pushed
+          : job;
+      });
       this._error = null;
       this._loaded = true;
       this.stateChanged.emit();
@@ -165,7 +217,49 @@ export class JobsModel extends VDomModel {
     }
   }
 
+  private _applyInterval(): void {
+    const pushed = this.events?.connected ?? false;
+    const interval = pushed ? Poll.NEVER : this._interval;
+    if (this._poll.frequency.interval !== interval) {
+      this._poll.frequency = { ...this._poll.frequency, interval };
+    }
+  }
+
+  private _onReset(): void {
+    void this.refresh();
+  }
+
+  /** A pushed change: the job replaced, added or dropped as the filters say. */
+  private _onJob(_: JobEvents, job: IJob): void {
+    const query = this.query;
+    const index = this._jobs.findIndex(j => j.id === job.id);
+    const keep = matchesQuery(job, query);
+    if (index < 0 && !keep) {
+      return;
+    }
+    const jobs = this._jobs.slice();
+    if (index >= 0) {
+      if (keep) {
+        jobs[index] = job;
+      } else {
+        jobs.splice(index, 1);
+      }
+    } else {
+      let at = jobs.findIndex(j => j.created_at < job.created_at);
+      if (at < 0) {
+        at = jobs.length;
+      }
+      jobs.splice(at, 0, job);
+      if (query.limit && jobs.length > query.limit) {
+        jobs.length = query.limit;
+      }
+    }
+    this._jobs = jobs;
+    this.stateChanged.emit();
+  }
+
   private _poll: Poll;
+  private _interval: number;
   private _debouncer: Debouncer;
   private _seq = 0;
   private _jobs: IJob[] = [];
@@ -184,8 +278,10 @@ export class JobsModel extends VDomModel {
 export namespace JobsModel {
   export interface IOptions {
     service: JobsService;
-    /** Refresh interval in ms. */
+    /** Refresh interval in ms while polling. */
     interval?: number;
+    /** Pushed changes to follow; the list polls only while they are down. */
+    events?: JobEvents;
   }
 
   /** The list's filters as the user typed them. */

@@ -128,3 +128,21 @@ export interface IErrorBody {
   error: string;
   field?: string | null;
 }
+
+/** A grant (`GET jobs/{ref}/shares`). */
+export interface IShare {
+  owner: string;
+  target: string;
+  /** A user name, or `group:NAME`. */
+  user: string;
+  level: 'read' | 'write' | 'manage';
+}
+
+/** One `top` sample. */
+export interface ISample {
+  at: string;
+  cpu: number;
+  memory: number;
+  gpu: number | null;
+  gpu_memory: number | null;
+}
