@@ -3,7 +3,9 @@
 Filters: status (several; live jobs when none), all, owner (``ME`` for you),
 name, tag, since and until, the same words ``%neuro ps`` takes. The API checks
 them; its message shows beside the filter it names. A daemon thread reads the
-list every ``refresh`` seconds and when a filter changes, and only sets values.
+list when the server pushes a job change (``GET events``), when a filter
+changes, and every ``refresh`` seconds only while the push stream is down; it
+only sets values.
 Pick a job and press Monitor to watch it below the table.
 """
 
@@ -59,7 +61,7 @@ class JobList(widgets.VBox):  # type: ignore[misc]
     Args:
         status, all, owner, name, tag, since, until: the initial filters, as ``ps``.
         config: where the API is (default: found from the environment).
-        refresh: seconds between two reads of the list.
+        refresh: seconds between two reads of the list while pushes are down.
         format: the table's columns (default: ``user.toml``'s ``ps-format``).
         monitor: keyword arguments for the :class:`JobMonitor` Monitor makes.
     """
@@ -191,8 +193,17 @@ class JobList(widgets.VBox):  # type: ignore[misc]
         self.message.value = f'<span style="color: #dc322f">{html.escape(message)}</span>'
 
     async def _refresh_loop(self, client: AsyncNeuroClient) -> None:
+        """The list, read again on each change the server pushes (``GET
+        events``; a burst is one read); every ``refresh`` seconds only while
+        that stream is down (issue 12)."""
+        last: str | None = None
         while True:
             await self._fetch(client)
+            try:
+                async for _change in client.events(last):
+                    await self._fetch(client)
+            except NeuroError:
+                pass  # the stream dropped: poll, then try it again
             await asyncio.sleep(self.refresh_every)
 
     async def _fetch(self, client: AsyncNeuroClient) -> None:

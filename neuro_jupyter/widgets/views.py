@@ -31,16 +31,18 @@ def _seconds(start: datetime, end: datetime) -> str:
 
 
 def elapsed_text(job: Job, now: datetime | None = None) -> str:
-    """How long the job has been in its state: ``pending for 3s``,
-    ``running for 1m5s``, ``ran for 2h``, ``ended after 4s`` (never ran)."""
+    """How long the job has been in its state, to follow its status badge:
+    ``for 3s`` (pending), ``for 1m5s`` (running), ``ran for 2h``, ``ended
+    after 4s`` (never ran). The badge says the status; "running running for"
+    said it twice (issue 12)."""
     now = datetime.now(timezone.utc) if now is None else now
     if job.status == "pending":
-        return f"pending for {_seconds(job.created_at, now)}"
+        return f"for {_seconds(job.created_at, now)}"
     if job.started_at is None:
         end = job.finished_at or now
         return f"ended after {_seconds(job.created_at, end)}"
     if job.finished_at is None:
-        return f"running for {_seconds(job.started_at, now)}"
+        return f"for {_seconds(job.started_at, now)}"
     return f"ran for {_seconds(job.started_at, job.finished_at)}"
 
 

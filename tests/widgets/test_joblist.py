@@ -116,3 +116,15 @@ async def test_a_picked_job_opens_in_a_monitor_below(
 
     job_list.close()
     await wait_for(lambda: not job_list.following and not monitor.following)
+
+
+async def test_a_new_job_is_pushed_to_the_list(
+    neuro: NeuroClient, api_config: ApiConfig, tag: str, lists: list[JobList]
+) -> None:
+    # A poll once an hour: only GET events can bring the new job in.
+    job_list = JobList(config=api_config, tag=[tag], all=True, refresh=3600)
+    lists.append(job_list)
+    await wait_for(lambda: "loading" not in job_list.table.value)
+    job = neuro.run({"image": "ubuntu", "command": "true", "tags": [tag]})
+    await wait_for(lambda: job.id in ids(job_list), timeout=30)
+    await wait_for(lambda: job_list.jobs[0].status == "succeeded", timeout=30)

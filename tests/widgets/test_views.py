@@ -31,12 +31,12 @@ def job(status: str, **fields: Any) -> Job:
 
 def test_elapsed_time_says_what_the_job_is_doing() -> None:
     now = T0 + timedelta(seconds=75)
-    assert elapsed_text(job("pending"), now) == "pending for 1m15s"
-    assert elapsed_text(job("running", started_at=at(15)), now) == "running for 1m"
+    assert elapsed_text(job("pending"), now) == "for 1m15s"
+    assert elapsed_text(job("running", started_at=at(15)), now) == "for 1m"
     finished = job("succeeded", started_at=at(1), finished_at=at(3))
     assert elapsed_text(finished, now) == "ran for 2s"
     assert elapsed_text(job("cancelled", finished_at=at(4)), now) == "ended after 4s"
-    assert elapsed_text(job("pending"), T0) == "pending for 0s"
+    assert elapsed_text(job("pending"), T0) == "for 0s"
 
 
 def test_the_badge_shows_reason_description_and_exit_code_escaped() -> None:
