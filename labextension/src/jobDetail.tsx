@@ -50,7 +50,13 @@ export function useJob(
       }
     };
     const onConnected = () => {
-      poll.frequency = { ...poll.frequency, interval: interval() };
+      const next = interval();
+      if (poll.frequency.interval !== next) {
+        poll.frequency = { ...poll.frequency, interval: next };
+        if (next !== Poll.NEVER) {
+          void poll.refresh(); // a Poll at NEVER has no tick to pick this up
+        }
+      }
     };
     const onReset = () => void poll.refresh();
     const poll = new Poll({

@@ -222,6 +222,12 @@ export class JobsModel extends VDomModel {
     const interval = pushed ? Poll.NEVER : this._interval;
     if (this._poll.frequency.interval !== interval) {
       this._poll.frequency = { ...this._poll.frequency, interval };
+      if (!pushed && !this.isDisposed) {
+        // A Poll at NEVER has no tick scheduled: a new frequency alone would
+        // never start polling. Look now (what changed while the stream was
+        // going down), then at the new interval.
+        void this._poll.refresh();
+      }
     }
   }
 
