@@ -59,7 +59,7 @@ export class JobsModel extends VDomModel {
       name: 'neuro-jupyter:jobs',
       standby: () => !this._visible || 'when-hidden'
     });
-    this._debouncer = new Debouncer(() => this.refresh(), 300);
+    this._debouncer = new Debouncer(() => this.refresh(), JobsModel.TYPING_PAUSE);
     this.events = options.events ?? null;
     if (this.events) {
       this.events.changed.connect(this._onJob, this);
@@ -71,6 +71,9 @@ export class JobsModel extends VDomModel {
 
   /** How often the list refreshes by default, in ms. */
   static DEFAULT_INTERVAL = 3000;
+  /** The pause in typing after which the server is asked, in ms. */
+  static TYPING_PAUSE = 150;
+
   /** The longest wait between refreshes after failures, in ms. */
   static MAX_INTERVAL = 60000;
 
@@ -80,9 +83,19 @@ export class JobsModel extends VDomModel {
   /** The pushed job changes, if the list follows them. */
   readonly events: JobEvents | null;
 
-  /** The jobs last listed, newest first. */
+  /**
+   * The jobs shown, newest first: those last listed (and pushed since) that
+   * pass the filters as typed now, so typing narrows the list at once while
+   * the server's answer for the new filters is on its way.
+   */
   get jobs(): ReadonlyArray<IJob> {
-    return this._jobs;
+    const query = this.query;
+    if (this._shownFor !== this._jobs || this._shownQuery !== JSON.stringify(query)) {
+      this._shownFor = this._jobs;
+      this._shownQuery = JSON.stringify(query);
+      this._shown = this._jobs.filter(job => matchesQuery(job, query));
+    }
+    return this._shown;
   }
 
   /** Why the last refresh failed, if it did. */
@@ -266,6 +279,9 @@ export class JobsModel extends VDomModel {
 
   private _poll: Poll;
   private _interval: number;
+  private _shown: IJob[] = [];
+  private _shownFor: IJob[] | null = null;
+  private _shownQuery = '';
   private _debouncer: Debouncer;
   private _seq = 0;
   private _jobs: IJob[] = [];
