@@ -27,6 +27,8 @@ export interface IPreset {
   gpu: number;
   gpu_model?: string | null;
   preemptible: boolean;
+  /** Its size in words, as every surface writes it: "1 CPU, 1.9 GiB, no GPU". */
+  display?: string;
 }
 
 /** `GET presets`. */

@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from ..client import Job
 from ..jobs.durations import format_duration
 from ..jobs.model import Preset
-from ..render import format_cpu, format_gpu, format_memory, status_line
+from ..jobs.presets import format_preset_size
+from ..render import status_line
 
 __all__ = ["elapsed_text", "open_url_html", "preset_label", "status_badge_html"]
 
@@ -73,9 +74,5 @@ def open_url_html(job: Job) -> str:
 
 
 def preset_label(preset: Preset) -> str:
-    """``cpu-small: 1.0 CPU, 2.0G, no GPU`` with ``, preemptible`` when it is."""
-    gpu = format_gpu(preset.gpu, preset.gpu_model) or "no"
-    words = (
-        f"{preset.name}: {format_cpu(preset.cpu)} CPU, {format_memory(preset.memory)}, {gpu} GPU"
-    )
-    return words + (", preemptible" if preset.preemptible else "")
+    """``cpu-small: 1 CPU, 2 GiB, no GPU``: the domain's one size formatter."""
+    return f"{preset.name}: {format_preset_size(preset)}"

@@ -59,5 +59,5 @@ def test_open_url_only_while_running() -> None:
 def test_preset_labels_show_cpu_memory_gpu_and_preemptible() -> None:
     small = Preset("cpu-small", 1.0, 2 * 2**30)
     gpu = Preset("gpu-a100", 8.0, 64 * 2**30, gpu=1, gpu_model="nvidia-a100", preemptible=True)
-    assert preset_label(small) == "cpu-small: 1.0 CPU, 2.0G, no GPU"
-    assert preset_label(gpu) == "gpu-a100: 8.0 CPU, 64.0G, 1 x nvidia-a100 GPU, preemptible"
+    assert preset_label(small) == "cpu-small: 1 CPU, 2 GiB, no GPU"
+    assert preset_label(gpu) == "gpu-a100: 8 CPU, 64 GiB, 1 x nvidia-a100, preemptible"

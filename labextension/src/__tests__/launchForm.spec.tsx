@@ -69,7 +69,7 @@ describe('LaunchForm', () => {
       expect(field(name)).not.toBeNull();
     }
     const options = Array.from(field('preset').querySelectorAll('option')).map(o => o.textContent);
-    expect(options).toEqual(['cpu-small — 1 CPU, 2 GiB', 'gpu-small — 4 CPU, 16 GiB, 1 × T4, preemptible']);
+    expect(options).toEqual(['cpu-small — 1 CPU, 2 GiB, no GPU', 'gpu-small — 4 CPU, 16 GiB, 1 x T4, preemptible']);
     expect((field('life_span') as HTMLInputElement).value).toBe('1d');
   });
 
