@@ -248,6 +248,12 @@ class JobService:
         """Job-spec fields the backend needs beyond ``image`` (the local one: ``command``)."""
         return tuple(getattr(self.backend, "required_fields", ()))
 
+    def preset_refusal(self, preset: Preset) -> str | None:
+        """Why the backend can never run ``preset`` (too big for this machine),
+        or None; backends that cannot tell (a cluster that scales) say None."""
+        refusal = getattr(self.backend, "preset_refusal", None)
+        return None if refusal is None else refusal(preset)
+
     def list_presets(self) -> list[Preset]:
         """The presets users may choose from, default first."""
         default = find_preset(self.presets, self.default_preset)

@@ -29,6 +29,8 @@ export interface IPreset {
   preemptible: boolean;
   /** Its size in words, as every surface writes it: "1 CPU, 1.9 GiB, no GPU". */
   display?: string;
+  /** Why this server can never run it (bigger than the machine), or null. */
+  unavailable?: string | null;
 }
 
 /** `GET presets`. */

@@ -57,10 +57,10 @@ class PresetsHandler(NeuroAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        presets = self.service.list_presets()
-        self.write_json(
-            {"presets": [preset_to_json(p) for p in presets], "default": presets[0].name}
-        )
+        service = self.service
+        presets = service.list_presets()
+        shown = [{**preset_to_json(p), "unavailable": service.preset_refusal(p)} for p in presets]
+        self.write_json({"presets": shown, "default": presets[0].name})
 
 
 class SpecHandler(NeuroAPIHandler):

@@ -184,6 +184,10 @@ class LocalBackend(LoggingConfigurable):
     def _workdir(self, spec: JobSpec) -> str:
         return spec.workdir or str(self.default_workdir)
 
+    def preset_refusal(self, preset: Preset) -> str | None:
+        """Why ``preset`` can never run on this machine, or None if it can."""
+        return too_big(preset, self._total())
+
     def check(self, owner: str, spec: JobSpec, preset: Preset) -> None:
         """Refuse a job this machine can never run.
 
