@@ -15,9 +15,9 @@ from ..jobs.model import Preset
 from ..jobs.presets import format_preset_size
 from ..render import status_line
 
-__all__ = ["elapsed_text", "open_url_html", "preset_label", "status_badge_html"]
+__all__ = ["STATUS_COLORS", "elapsed_text", "open_url_html", "preset_label", "status_badge_html"]
 
-_COLORS = {
+STATUS_COLORS = {
     "pending": "#b58900",
     "running": "#268bd2",
     "succeeded": "#2aa198",
@@ -50,7 +50,7 @@ def elapsed_text(job: Job, now: datetime | None = None) -> str:
 def status_badge_html(job: Job) -> str:
     """``running``, ``failed (OOMKilled)`` as a coloured badge, with the
     status description and exit code after it."""
-    color = _COLORS.get(job.status, "#586e75")
+    color = STATUS_COLORS.get(job.status, "#586e75")
     words = html.escape(status_line(job.status, job.reason))
     badge = f'<b style="color: {color}">{words}</b>'
     extra = []
