@@ -196,6 +196,22 @@ def bench_log(page: Any, lab: LabServer, size_mb: int) -> None:
             timeout=60_000,
         )
         times.append(page.evaluate("() => performance.now()") - start)
+    # Before: what the sidebar's job view did, the whole log, read in the page.
+    whole = []
+    for _ in range(3):
+        whole.append(
+            page.evaluate(
+                "async url => { const t = performance.now();"
+                " const r = await fetch(url); const text = await r.text();"
+                " if (!text.includes('THE LAST LINE')) throw new Error('no end');"
+                " return performance.now() - t; }",
+                f"{lab.url}neuro/api/v1/jobs/{job['id']}/logs",
+            )
+        )
+    print(
+        f"{size_mb} MB log, the whole log fetched in the page (before): n={len(whole)}"
+        f" p50={statistics.median(whole):.0f} ms max={max(whole):.0f} ms"
+    )
     print(
         f"{size_mb} MB log -> job page shows its last line: n={len(times)}"
         f" p50={statistics.median(times):.0f} ms max={max(times):.0f} ms"

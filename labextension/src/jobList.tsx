@@ -165,7 +165,8 @@ export function JobFilters(props: { model: JobsModel }): JSX.Element {
         type="search"
         className="jp-mod-styled neuro-Filters-search"
         data-test-id="neuro-filter-search"
-        placeholder="Search name, image, command…"
+        placeholder="Search jobs"
+        title="Search the name, description, image and command"
         aria-label="Search jobs"
         value={filters.search}
         onChange={event => model.setFilters({ search: event.currentTarget.value })}
@@ -174,7 +175,8 @@ export function JobFilters(props: { model: JobsModel }): JSX.Element {
         type="text"
         className="jp-mod-styled neuro-Filters-tags"
         data-test-id="neuro-filter-tags"
-        placeholder="Tags: kind:project target:setup"
+        placeholder="Tags (all)"
+        title="Tags, all of which must be present: kind:project target:setup"
         aria-label="Filter by tags"
         value={filters.tags}
         onChange={event => model.setFilters({ tags: event.currentTarget.value })}
