@@ -58,7 +58,9 @@ export function useJob(
         }
       }
     };
-    const onReset = () => void poll.refresh();
+    // Not poll.refresh(): one asked while a refresh is in flight is dropped.
+    const onReset = () =>
+      void service.getJob(jobId).then(take, () => undefined);
     const poll = new Poll({
       factory: async () => {
         try {

@@ -244,8 +244,17 @@ export class JobsModel extends VDomModel {
     }
   }
 
+  /**
+   * Changes may have been missed (the stream opened, or said reset): list
+   * again now. Not through the poll: a refresh while one is in flight is
+   * dropped by `Poll`, and that one may have been answered before the
+   * stream's position was taken, losing a job created in between.
+   */
   private _onReset(): void {
-    void this.refresh();
+    if (this.isDisposed || !this._visible) {
+      return;
+    }
+    this._load().catch(() => undefined); // an error is shown by _load
   }
 
   /** A pushed change: the job replaced, added or dropped as the filters say. */

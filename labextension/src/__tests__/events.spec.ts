@@ -106,4 +106,39 @@ describe('JobEvents', () => {
     model.dispose();
     events.dispose();
   });
+
+  it('lists again when the stream opens, even while a list request is in flight', async () => {
+    // The first list request stays unanswered: it may predate a job created
+    // before the stream's position was taken, so the stream's opening must
+    // bring a fresh list of its own (a Poll refresh would be dropped).
+    const lists: Array<(r: Response) => void> = [];
+    const { settings } = fakeServer(request => {
+      if (request.url.includes('/events')) {
+        return new Response('retry: 3000\n\n', {
+          headers: { 'Content-Type': 'text/event-stream' }
+        });
+      }
+      return new Promise<Response>(resolve => lists.push(resolve));
+    });
+    const service = new JobsService(settings);
+    const events = new JobEvents(service, { retry: 60000 });
+    const model = new JobsModel({ service, events, interval: 60000 });
+    model.visible = true;
+    while (lists.length < 1) {
+      await new Promise(resolve => setTimeout(resolve, 1));
+    }
+    events.start();
+    while (lists.length < 2) {
+      await new Promise(resolve => setTimeout(resolve, 1));
+    }
+    lists[1](json({ jobs: [makeJob()], next: null }));
+    while (model.jobs.length < 1) {
+      await new Promise(resolve => setTimeout(resolve, 1));
+    }
+    lists[0](json({ jobs: [], next: null })); // the older answer is dropped
+    await new Promise(resolve => setTimeout(resolve, 10));
+    expect(model.jobs.map(j => j.name)).toEqual(['train']);
+    events.dispose();
+    model.dispose();
+  });
 });
