@@ -226,7 +226,7 @@ function TelemetryTab(props: {
   }, [service, job.id, active, running]);
   const last = samples[samples.length - 1];
   const rows: Array<[string, string, (s: ISample) => number, string]> = [
-    ['cpu', 'CPU', s => s.cpu, last ? `${last.cpu.toFixed(2)} CPU` : '–'],
+    ['cpu', 'CPU', s => s.cpu, last ? `${last.cpu.toFixed(1)} %` : '–'],
     ['memory', 'Memory', s => s.memory, last ? bytes(last.memory) : '–'],
     [
       'gpu',

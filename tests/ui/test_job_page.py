@@ -107,7 +107,7 @@ def test_the_toolbar_and_every_tab(page: Any, lab: LabServer, shots: Shots) -> N
     # Telemetry: live numbers from top.
     page.locator(tid("neuro-tab-telemetry")).click()
     expect(page.locator(tid("neuro-telemetry-memory"))).not_to_have_text("\u2013", timeout=20_000)
-    expect(page.locator(tid("neuro-telemetry-cpu"))).to_contain_text("CPU")
+    expect(page.locator(tid("neuro-telemetry-cpu"))).to_contain_text("%")  # CPU percent, as top
     shots("telemetry")
 
     # Details: every field, the command as given (its line breaks kept).
