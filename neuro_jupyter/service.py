@@ -25,6 +25,7 @@ from .backends.base import (
     TelemetrySample,
     ZeroCopyLogs,
 )
+from .feed import JobFeed
 from .jobs.addresses import JobAddresses, Visit
 from .jobs.env import SECRET_FIELD, parse_secret_env
 from .jobs.errors import (
@@ -55,7 +56,7 @@ from .jobs.parse import (
     parse_life_span,
     spec_fields,
 )
-from .jobs.permissions import not_found, require
+from .jobs.permissions import not_found, permission_of, require
 from .jobs.presets import find_preset
 from .store import JobStore
 
@@ -114,6 +115,8 @@ class JobService:
         # Set on every recorded change, then replaced: waiters take the current
         # one before they look, so no change slips between look and wait.
         self._changed = asyncio.Event()
+        # Every change, for `GET events` readers (issue 12).
+        self.feed = JobFeed()
         self._tasks: list[asyncio.Task[None]] = []
         self._started: asyncio.Task[None] | None = None
         self._life_span_asked: set[str] = set()
@@ -146,7 +149,8 @@ class JobService:
         self._tasks.append(asyncio.ensure_future(self._life_span_loop()))
 
     async def close(self) -> None:
-        """Stop the loops and the backend; jobs keep running."""
+        """End the event streams, stop the loops and the backend; jobs keep running."""
+        await self.feed.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -166,13 +170,16 @@ class JobService:
 
     def _apply(self, event: StatusEvent) -> None:
         try:
-            self.store.append_status(event.job_id, event.item, event.backend_state)
+            job = self.store.append_status(event.job_id, event.item, event.backend_state)
         except IllegalTransition:
             # A late report about a job that already finished (e.g. an exit
             # racing a kill): the first word stands.
             log.debug("ignored %s for %s", event.item, event.job_id)
             if event.backend_state is not None:
                 self.store.set_backend_state(event.job_id, event.backend_state)
+        else:
+            before = job.history[-2].status if len(job.history) > 1 else None
+            self._published(job, before)
         if event.item.status.is_finished:
             self._life_span_asked.discard(event.job_id)
         self._changed.set()
@@ -252,6 +259,12 @@ class JobService:
         """Job-spec fields the backend needs beyond ``image`` (the local one: ``command``)."""
         return tuple(getattr(self.backend, "required_fields", ()))
 
+    def preset_refusal(self, preset: Preset) -> str | None:
+        """Why the backend can never run ``preset`` (too big for this machine),
+        or None; backends that cannot tell (a cluster that scales) say None."""
+        refusal = getattr(self.backend, "preset_refusal", None)
+        return None if refusal is None else refusal(preset)
+
     def list_presets(self) -> list[Preset]:
         """The presets users may choose from, default first."""
         default = find_preset(self.presets, self.default_preset)
@@ -301,10 +314,26 @@ class JobService:
             log.exception("backend could not start %s", job.id)
             item = StatusItem(JobStatus.FAILED, Reason.CANNOT_RUN, f"could not start: {exc}")
             self.store.append_status(job.id, item)
-            return self._get(job.id)
+            return self._published(self._get(job.id), None)
         # The record as added, without a re-read (~1 ms): the backend reports
         # progress as events, applied to the store after start() returns.
+        return self._published(job, None)
+
+    def _published(self, job: Job, previous: JobStatus | None) -> Job:
+        """Tell `GET events` readers about ``job`` as now stored; ``job``.
+
+        ``previous`` is its status before the change: None for a new job, the
+        same status for a change that is no status change.
+        """
+        self.feed.publish(job, previous)
         return job
+
+    def visible(self, user: str, job: Job) -> bool:
+        """Whether ``user`` may see ``job`` (own, or shared with them or a hub group)."""
+        if job.owner == user:
+            return True
+        shares = self._shares_read_lazily(job)
+        return permission_of(job, user, shares, groups=self.groups_of(user)) is not None
 
     # -- hub groups ---------------------------------------------------------
 
@@ -415,7 +444,8 @@ class JobService:
             return job
         spec = dataclasses.replace(job.spec, life_span=job.spec.life_span + extra)
         self._life_span_asked.discard(job.id)
-        return self.store.update_spec(job.id, spec)
+        updated = self.store.update_spec(job.id, spec)
+        return self._published(updated, updated.status)
 
     def logs(
         self,
@@ -425,10 +455,12 @@ class JobService:
         follow: bool = False,
         since: datetime | None = None,
         timestamps: bool = False,
+        tail: int | None = None,
     ) -> AsyncIterator[bytes]:
-        """The job's output as written; with ``follow``, until it ends."""
+        """The job's output as written (the last ``tail`` lines on); with
+        ``follow``, until it ends."""
         job = self.resolve(user, ref, "logs")
-        return self.backend.logs(job, follow=follow, since=since, timestamps=timestamps)
+        return self.backend.logs(job, follow=follow, since=since, timestamps=timestamps, tail=tail)
 
     def log_stream(
         self,
@@ -438,6 +470,7 @@ class JobService:
         follow: bool = False,
         since: datetime | None = None,
         timestamps: bool = False,
+        tail: int | None = None,
     ) -> AsyncIterator[LogChunk]:
         """As :meth:`logs`, with file regions where the backend's logs are files.
 
@@ -445,8 +478,8 @@ class JobService:
         """
         job = self.resolve(user, ref, "logs")
         if isinstance(self.backend, ZeroCopyLogs) and since is None and not timestamps:
-            return self.backend.log_regions(job, follow=follow)
-        return self.backend.logs(job, follow=follow, since=since, timestamps=timestamps)
+            return self.backend.log_regions(job, follow=follow, tail=tail)
+        return self.backend.logs(job, follow=follow, since=since, timestamps=timestamps, tail=tail)
 
     def telemetry(
         self, user: str, ref: str, interval: float = 1.0
@@ -571,6 +604,8 @@ class JobService:
         target = job.id if parse_job_ref(ref).kind == "id" or job.name is None else job.name
         grant = Share(job.owner, target, other, level)
         self.store.put_share(grant)
+        # The grantee's event streams show the job from now on.
+        self._published(job, job.status)
         return grant
 
     def unshare(self, user: str, ref: str, other: str) -> None:

@@ -13,6 +13,7 @@ import {
   IJobsResponse,
   IListQuery,
   IPresetsResponse,
+  IShare,
   ISpecField,
   ISpecResponse
 } from './types';
@@ -256,6 +257,72 @@ export class JobsService {
     });
   }
 
+  /** Add running time to the job's life span (`"2h"`, `"30m"`). */
+  bumpLifeSpan(ref: string, add: string): Promise<IJob> {
+    return requestAPI<IJob>(
+      this.serverSettings,
+      `jobs/${enc(ref)}/life-span`,
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ add })
+      }
+    );
+  }
+
+  /** Who else may act on the job. */
+  async shares(ref: string): Promise<IShare[]> {
+    const data = await requestAPI<{ shares: IShare[] }>(
+      this.serverSettings,
+      `jobs/${enc(ref)}/shares`
+    );
+    return data.shares;
+  }
+
+  /** Grant a user or `group:NAME` read, write or manage. */
+  share(ref: string, user: string, level: string): Promise<IShare> {
+    return requestAPI<IShare>(
+      this.serverSettings,
+      `jobs/${enc(ref)}/shares/${enc(user)}`,
+      {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ level })
+      }
+    );
+  }
+
+  /** Revoke what `user` was granted. */
+  async unshare(ref: string, user: string): Promise<void> {
+    await requestRaw(
+      this.serverSettings,
+      `jobs/${enc(ref)}/shares/${enc(user)}`,
+      { method: 'DELETE' }
+    );
+  }
+
+  /** The whole log as written, for a download. */
+  async logBlob(ref: string): Promise<Blob> {
+    const response = await requestRaw(
+      this.serverSettings,
+      `jobs/${enc(ref)}/logs`
+    );
+    return response.blob();
+  }
+
+  /**
+   * Stream `GET jobs/{ref}/top` (server-sent telemetry, as text) to `onText`
+   * until the job ends or `signal` aborts.
+   */
+  async streamTop(
+    ref: string,
+    onText: (text: string) => void,
+    signal?: AbortSignal
+  ): Promise<void> {
+    const query = new URLSearchParams({ interval: '1' });
+    await this._stream(`jobs/${enc(ref)}/top`, query, onText, signal);
+  }
+
   /** The presets, default first. */
   presets(): Promise<IPresetsResponse> {
     return requestAPI<IPresetsResponse>(this.serverSettings, 'presets');
@@ -268,21 +335,54 @@ export class JobsService {
   }
 
   /**
-   * Stream a job's output to `onText` until the job ends or `signal` aborts.
+   * Stream a job's output to `onText` until the job ends or `signal` aborts;
+   * with `tail`, from its last `tail` lines only (`logs?tail=N`).
    *
    * Resolves when the stream ends; an abort resolves quietly.
    */
   async streamLogs(
     ref: string,
     onText: (text: string) => void,
-    signal?: AbortSignal
+    signal?: AbortSignal,
+    options: { follow?: boolean; tail?: number } = {}
   ): Promise<void> {
-    const query = new URLSearchParams({ follow: 'true' });
+    const query = new URLSearchParams({
+      follow: String(options.follow ?? true)
+    });
+    if (options.tail !== undefined) {
+      query.set('tail', String(options.tail));
+    }
+    await this._stream(`jobs/${enc(ref)}/logs`, query, onText, signal);
+  }
+
+  /**
+   * Stream `GET events` (server-sent events, as text) to `onText` until the
+   * server ends it or `signal` aborts; resumes after `lastEventId`.
+   */
+  async streamEvents(
+    onText: (text: string) => void,
+    signal?: AbortSignal,
+    lastEventId?: string | null
+  ): Promise<void> {
+    const headers: Record<string, string> = {};
+    if (lastEventId) {
+      headers['Last-Event-ID'] = lastEventId;
+    }
+    await this._stream('events', undefined, onText, signal, headers);
+  }
+
+  private async _stream(
+    path: string,
+    query: URLSearchParams | undefined,
+    onText: (text: string) => void,
+    signal?: AbortSignal,
+    headers: Record<string, string> = {}
+  ): Promise<void> {
     try {
       const response = await requestRaw(
         this.serverSettings,
-        `jobs/${enc(ref)}/logs`,
-        { signal },
+        path,
+        { signal, headers },
         query
       );
       const decoder = new TextDecoder();

@@ -66,12 +66,20 @@ export function bytes(value: number): string {
   return `${shown} ${units[unit]}`;
 }
 
-/** A preset in one line: "cpu-small — 1 CPU, 1 GiB". */
+/**
+ * A preset in one line: "cpu-small — 1 CPU, 1.9 GiB, no GPU". The size is
+ * the server's `display` (the one formatter every surface uses, issue 12).
+ */
 export function presetLabel(preset: IPreset): string {
-  const parts = [`${preset.cpu} CPU`, bytes(preset.memory)];
-  if (preset.gpu) {
-    parts.push(`${preset.gpu} × ${preset.gpu_model || 'GPU'}`);
+  if (preset.display) {
+    return `${preset.name} — ${preset.display}`;
   }
+  const gpu = preset.gpu
+    ? preset.gpu_model
+      ? `${preset.gpu} x ${preset.gpu_model}`
+      : `${preset.gpu} GPU`
+    : 'no GPU';
+  const parts = [`${preset.cpu} CPU`, bytes(preset.memory), gpu];
   if (preset.preemptible) {
     parts.push('preemptible');
   }

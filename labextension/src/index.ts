@@ -7,10 +7,16 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  showErrorMessage,
+  WidgetTracker
+} from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { JobsService } from './api';
+import { JobEvents } from './events';
+import { JobPage } from './jobPage';
 import { JobsModel } from './model';
 import { NeuroSidebar } from './sidebar';
 import { IJob } from './types';
@@ -23,6 +29,18 @@ export namespace CommandIDs {
   export const open = 'neuro:open-job';
   export const kill = 'neuro:kill';
   export const rerun = 'neuro:rerun';
+  export const shell = 'neuro:shell';
+}
+
+/**
+ * The shell a Shell button opens: bash where the job has it, else sh. The
+ * server says where its `neuro-jupyter` is (a login shell's PATH may not).
+ */
+export function shellCommand(jobId: string): string {
+  return (
+    `\${NEURO_JUPYTER_COMMAND:-neuro-jupyter} exec -t ${jobId} -- ` +
+    "sh -c 'command -v bash >/dev/null 2>&1 && exec bash || exec sh'"
+  );
 }
 
 const PLUGIN_ID = 'neuro-jupyter:plugin';
@@ -35,7 +53,10 @@ function activate(
 ): NeuroSidebar {
   // The app's own settings: base URL (hub prefix included), token, XSRF.
   const service = new JobsService(app.serviceManager.serverSettings);
-  const sidebar = new NeuroSidebar({ service });
+  // One push stream for the list and every job page (issue 12).
+  const events = new JobEvents(service);
+  events.start();
+  const sidebar = new NeuroSidebar({ service, events });
   const { model, actions } = sidebar;
 
   app.shell.add(sidebar, 'left', { rank: 250 });
@@ -50,6 +71,11 @@ function activate(
         Math.max(500, seconds * 1000),
         JobsModel.MAX_INTERVAL
       );
+      if (loaded.get('livePush').composite === false) {
+        events.stop(); // poll only
+      } else {
+        events.start();
+      }
     };
     settings
       .load(PLUGIN_ID)
@@ -86,11 +112,57 @@ function activate(
       app.shell.activateById(NeuroSidebar.ID);
     }
   });
+  // One page per job in the main area, restored with the layout (issue 12).
+  const pages = new WidgetTracker<JobPage>({ namespace: 'neuro-job' });
+  const openPage = (jobId: string): JobPage => {
+    const open = pages.find(page => page.jobId === jobId);
+    if (open) {
+      app.shell.activateById(open.id);
+      return open;
+    }
+    const page = new JobPage({
+      service,
+      events,
+      jobId,
+      actions: {
+        kill: job => actions.kill(job),
+        rerun: job => actions.rerun(job),
+        shell: job => commands.execute(CommandIDs.shell, { id: job.id })
+      }
+    });
+    void pages.add(page);
+    app.shell.add(page, 'main');
+    app.shell.activateById(page.id);
+    return page;
+  };
+  actions.openPage = jobId => void openPage(jobId);
+  if (restorer) {
+    void restorer.restore(pages, {
+      command: CommandIDs.open,
+      args: page => ({ id: page.jobId }),
+      name: page => page.jobId
+    });
+  }
   commands.addCommand(CommandIDs.open, {
     label: 'Open Neuro Job',
     execute: args => {
-      actions.open(String(args.id));
-      app.shell.activateById(NeuroSidebar.ID);
+      openPage(String(args.id));
+    }
+  });
+  commands.addCommand(CommandIDs.shell, {
+    label: 'Shell in Neuro Job',
+    execute: async args => {
+      // A Lab terminal running neuro-jupyter exec: the API's address and
+      // token are in every terminal's environment (DESIGN.md §1).
+      const terminal = (await commands.execute('terminal:create-new')) as {
+        content: { session: { send(message: unknown): void } };
+        title: { label: string };
+      };
+      terminal.title.label = `Shell: ${String(args.id)}`;
+      terminal.content.session.send({
+        type: 'stdin',
+        content: [`${shellCommand(String(args.id))}\r`]
+      });
     }
   });
   commands.addCommand(CommandIDs.kill, {

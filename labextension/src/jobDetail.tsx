@@ -5,18 +5,23 @@ import { Poll } from '@lumino/polling';
 import * as React from 'react';
 
 import { JobsService, NeuroAPIError } from './api';
+import { JobEvents } from './events';
 import { dateTime, duration, jobTitle } from './format';
 import { ErrorBanner, JobLink, StatusBadge } from './jobList';
 import { LogBuffer } from './logText';
 import { IJob, isLive } from './types';
 
-/** How often an open job's record is refreshed, in ms. */
+/** How often an open job's record is refreshed while not pushed, in ms. */
 export const DETAIL_INTERVAL = 1500;
 
-/** The job `jobId`, kept fresh while shown. */
+/**
+ * The job `jobId`, kept fresh while shown: from the server's pushes while
+ * `events` is connected, else by polling (the fallback).
+ */
 export function useJob(
   service: JobsService,
-  jobId: string
+  jobId: string,
+  events: JobEvents | null = null
 ): { job: IJob | null; error: string | null; reload: () => void } {
   const [job, setJob] = React.useState<IJob | null>(null);
   const [error, setError] = React.useState<string | null>(null);
@@ -24,16 +29,44 @@ export function useJob(
   React.useEffect(() => {
     setJob(null);
     setError(null);
+    let finished = false;
+    const interval = () =>
+      finished || events?.connected ? Poll.NEVER : DETAIL_INTERVAL;
+    let latest: IJob | null = null;
+    /** Take `fresh` unless what we have is newer: a GET answered before a
+     * push may arrive after it. */
+    const take = (fresh: IJob) => {
+      if (latest && fresh.history.length < latest.history.length) {
+        return;
+      }
+      latest = fresh;
+      finished = !isLive(fresh.status);
+      setJob(fresh);
+      setError(null);
+    };
+    const onJob = (_: JobEvents, fresh: IJob) => {
+      if (fresh.id === jobId || fresh.name === jobId) {
+        take(fresh);
+      }
+    };
+    const onConnected = () => {
+      const next = interval();
+      if (poll.frequency.interval !== next) {
+        poll.frequency = { ...poll.frequency, interval: next };
+        if (next !== Poll.NEVER) {
+          void poll.refresh(); // a Poll at NEVER has no tick to pick this up
+        }
+      }
+    };
+    // Not poll.refresh(): one asked while a refresh is in flight is dropped.
+    const onReset = () =>
+      void service.getJob(jobId).then(take, () => undefined);
     const poll = new Poll({
       factory: async () => {
         try {
-          const fresh = await service.getJob(jobId);
-          setJob(fresh);
-          setError(null);
-          if (!isLive(fresh.status)) {
-            // A finished job never changes: look again only when asked.
-            poll.frequency = { ...poll.frequency, interval: Poll.NEVER };
-          }
+          take(await service.getJob(jobId));
+          // A finished job never changes: look again only when asked.
+          onConnected();
         } catch (err) {
           setError((err as Error).message);
           throw err;
@@ -44,15 +77,20 @@ export function useJob(
       standby: 'when-hidden'
     });
     pollRef.current = poll;
+    events?.changed.connect(onJob);
+    events?.connectedChanged.connect(onConnected);
+    events?.reset.connect(onReset);
     return () => {
+      events?.changed.disconnect(onJob);
+      events?.connectedChanged.disconnect(onConnected);
+      events?.reset.disconnect(onReset);
       poll.dispose();
       pollRef.current = null;
     };
-  }, [service, jobId]);
+  }, [service, jobId, events]);
   const reload = React.useCallback(() => {
     const poll = pollRef.current;
     if (poll) {
-      poll.frequency = { ...poll.frequency, interval: DETAIL_INTERVAL };
       void poll.refresh();
     }
   }, []);
@@ -268,9 +306,10 @@ export function JobDetail(props: {
   service: JobsService;
   jobId: string;
   actions: IJobActions;
+  events?: JobEvents | null;
 }): JSX.Element {
   const { service, jobId, actions } = props;
-  const { job, error, reload } = useJob(service, jobId);
+  const { job, error, reload } = useJob(service, jobId, props.events ?? null);
   const started = !!job && (job.started_at !== null || !isLive(job.status));
   const log = useLog(service, jobId, started);
   const [busy, setBusy] = React.useState(false);

@@ -43,6 +43,29 @@ export function JobLink(props: { url: string | null }): JSX.Element | null {
   );
 }
 
+/**
+ * Why a job is where it is, in the list itself (issue 12): a failed job's
+ * reason and exit code, a pending job's wait.
+ */
+export function JobWhy(props: { job: IJob }): JSX.Element | null {
+  const { job } = props;
+  let text = '';
+  if (job.status === 'failed') {
+    const exit = job.exit_code !== null ? `exit code ${job.exit_code}` : '';
+    text = [job.reason, exit, job.status_description].filter(Boolean).join(', ');
+  } else if (job.status === 'pending') {
+    text = `waiting: ${job.status_description || job.reason || 'to start'}`;
+  }
+  if (!text) {
+    return null;
+  }
+  return (
+    <div className="neuro-JobRow-why" data-test-id="neuro-job-why" title={text}>
+      {text}
+    </div>
+  );
+}
+
 /** One job: status, name, preset, image, when, and its Http URL. */
 export function JobRow(props: {
   job: IJob;
@@ -97,7 +120,23 @@ export function JobRow(props: {
           ))}
         </div>
       )}
-      <JobLink url={job.http_url} />
+      <JobWhy job={job} />
+      {job.http_url && job.status === 'running' && (
+        <div className="neuro-JobRow-open">
+          <button
+            className="jp-Button jp-mod-styled jp-mod-minimal"
+            data-test-id="neuro-job-open-url"
+            title={job.http_url}
+            onClick={event => {
+              event.stopPropagation();
+              window.open(job.http_url ?? '', '_blank', 'noopener');
+            }}
+          >
+            Open
+          </button>
+          <JobLink url={job.http_url} />
+        </div>
+      )}
     </li>
   );
 }
@@ -126,7 +165,8 @@ export function JobFilters(props: { model: JobsModel }): JSX.Element {
         type="search"
         className="jp-mod-styled neuro-Filters-search"
         data-test-id="neuro-filter-search"
-        placeholder="Search name, image, command…"
+        placeholder="Search jobs"
+        title="Search the name, description, image and command"
         aria-label="Search jobs"
         value={filters.search}
         onChange={event => model.setFilters({ search: event.currentTarget.value })}
@@ -135,7 +175,8 @@ export function JobFilters(props: { model: JobsModel }): JSX.Element {
         type="text"
         className="jp-mod-styled neuro-Filters-tags"
         data-test-id="neuro-filter-tags"
-        placeholder="Tags: kind:project target:setup"
+        placeholder="Tags (all)"
+        title="Tags, all of which must be present: kind:project target:setup"
         aria-label="Filter by tags"
         value={filters.tags}
         onChange={event => model.setFilters({ tags: event.currentTarget.value })}

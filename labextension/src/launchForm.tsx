@@ -60,8 +60,14 @@ function FieldInput(props: {
     case 'enum': {
       const choices =
         field.name === 'preset' && presets.length
-          ? presets.map(p => ({ value: p.name, text: presetLabel(p) }))
-          : (field.choices ?? []).map(c => ({ value: c, text: c }));
+          ? presets.map(p => ({
+              value: p.name,
+              text: p.unavailable
+                ? `${presetLabel(p)} (cannot run here)`
+                : presetLabel(p),
+              why: p.unavailable ?? null
+            }))
+          : (field.choices ?? []).map(c => ({ value: c, text: c, why: null }));
       return (
         <select
           {...common}
@@ -70,7 +76,13 @@ function FieldInput(props: {
           onChange={e => onChange(e.currentTarget.value)}
         >
           {choices.map(c => (
-            <option key={c.value} value={c.value}>
+            // A preset that can never fit is shown, disabled, with the reason.
+            <option
+              key={c.value}
+              value={c.value}
+              disabled={c.why !== null}
+              title={c.why ?? c.text}
+            >
               {c.text}
             </option>
           ))}
@@ -124,15 +136,32 @@ function FieldRow(props: {
   errors: FormErrors;
   presets: IPreset[];
   onChange: (key: string, value: string | boolean) => void;
+  /** Whether the group holding the field is in use (true at the top). */
+  groupUsed?: boolean;
 }): JSX.Element {
   const { field, prefix, values, errors, presets, onChange } = props;
   const key = prefix + field.name;
   if (field.type === 'object') {
+    // An optional group's required fields are required only once it is used
+    // ("Port *" on an unused Http group read as required, issue 12).
+    const used = (field.fields ?? []).some(inner => {
+      const value = values[`${key}.${inner.name}`];
+      return typeof value === 'string' && value.trim() !== '';
+    });
     return (
       <fieldset className="neuro-Launch-group" title={field.help}>
-        <legend>{label(field.name)}</legend>
+        <legend>
+          {label(field.name)}
+          {field.required ? '' : ' (optional)'}
+        </legend>
         {(field.fields ?? []).map(inner => (
-          <FieldRow key={inner.name} {...props} field={inner} prefix={`${key}.`} />
+          <FieldRow
+            key={inner.name}
+            {...props}
+            field={inner}
+            prefix={`${key}.`}
+            groupUsed={field.required === true || used}
+          />
         ))}
       </fieldset>
     );
@@ -145,7 +174,7 @@ function FieldRow(props: {
     >
       <label htmlFor={id}>
         {label(field.name)}
-        {field.required ? ' *' : ''}
+        {field.required && props.groupUsed !== false ? ' *' : ''}
       </label>
       <FieldInput
         field={field}
@@ -226,10 +255,13 @@ export function LaunchForm(props: {
       onLaunched(await service.createJob(built.spec));
     } catch (err) {
       const apiError = err instanceof NeuroAPIError ? err : null;
-      setMessage(apiError ? apiError.message : String(err));
       const key = apiError ? errorKey(fields, apiError.field) : null;
       if (key && apiError) {
+        // Once, beside its field (it showed in the banner too, issue 12).
         setErrors({ [key]: apiError.message });
+        setMessage(null);
+      } else {
+        setMessage(apiError ? apiError.message : String(err));
       }
     } finally {
       setBusy(false);

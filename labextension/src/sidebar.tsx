@@ -15,6 +15,7 @@ import * as React from 'react';
 
 import { JobsService } from './api';
 import { jobTitle } from './format';
+import { JobEvents } from './events';
 import { JobDetail, IJobActions } from './jobDetail';
 import { JobList } from './jobList';
 import { LaunchForm } from './launchForm';
@@ -33,8 +34,21 @@ export const neuroIcon = new LabIcon({
 export class JobActions implements IJobActions {
   constructor(readonly model: JobsModel) {}
 
+  /**
+   * Where a job is shown: its page in the main area once the plugin sets
+   * this (issue 12); the sidebar's own detail view without it.
+   */
+  openPage: ((jobId: string) => void) | null = null;
+
   /** Show one job. */
   open(jobId: string): void {
+    if (this.openPage) {
+      this.openPage(jobId);
+      if (this.model.view.kind !== 'list') {
+        this.model.view = { kind: 'list' };
+      }
+      return;
+    }
     this.model.view = { kind: 'detail', jobId };
   }
 
@@ -64,10 +78,12 @@ export class JobActions implements IJobActions {
     return ended;
   }
 
-  /** Start a new job from `job`'s spec and show it. */
+  /** Start a new job from `job`'s spec and show it (a job page shows it itself). */
   async rerun(job: IJob): Promise<IJob> {
     const fresh = await this.model.service.rerunJob(job.id);
-    this.open(fresh.id);
+    if (!this.openPage) {
+      this.open(fresh.id);
+    }
     void this.model.refresh();
     return fresh;
   }
@@ -98,6 +114,7 @@ class JobsPanel extends VDomRenderer<JobsModel> {
           service={model.service}
           jobId={view.jobId}
           actions={actions}
+          events={model.events}
         />
       );
     } else if (view.kind === 'launch') {
@@ -149,7 +166,8 @@ export class NeuroSidebar extends Widget {
     this.title.caption = 'Neuro jobs';
     this.model = new JobsModel({
       service: options.service,
-      interval: options.interval
+      interval: options.interval,
+      events: options.events
     });
     this.actions = new JobActions(this.model);
     const layout = (this.layout = new PanelLayout());
@@ -188,7 +206,9 @@ export class NeuroSidebar extends Widget {
 export namespace NeuroSidebar {
   export interface IOptions {
     service: JobsService;
-    /** Refresh interval of the list, in ms. */
+    /** Refresh interval of the list while it polls, in ms. */
     interval?: number;
+    /** The server's pushes of job changes; without them the list polls. */
+    events?: JobEvents;
   }
 }

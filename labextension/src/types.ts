@@ -27,6 +27,10 @@ export interface IPreset {
   gpu: number;
   gpu_model?: string | null;
   preemptible: boolean;
+  /** Its size in words, as every surface writes it: "1 CPU, 1.9 GiB, no GPU". */
+  display?: string;
+  /** Why this server can never run it (bigger than the machine), or null. */
+  unavailable?: string | null;
 }
 
 /** `GET presets`. */
@@ -127,4 +131,22 @@ export interface IJobSpec {
 export interface IErrorBody {
   error: string;
   field?: string | null;
+}
+
+/** A grant (`GET jobs/{ref}/shares`). */
+export interface IShare {
+  owner: string;
+  target: string;
+  /** A user name, or `group:NAME`. */
+  user: string;
+  level: 'read' | 'write' | 'manage';
+}
+
+/** One `top` sample. */
+export interface ISample {
+  at: string;
+  cpu: number;
+  memory: number;
+  gpu: number | null;
+  gpu_memory: number | null;
 }

@@ -134,8 +134,10 @@ class ExecSession(Protocol):
 class ZeroCopyLogs(Protocol):
     """Backends whose logs are files on this machine (the local one)."""
 
-    def log_regions(self, job: Job, *, follow: bool = False) -> AsyncIterator[LogChunk]:
-        """As ``logs(job, follow=follow)``, with the file's bytes as regions."""
+    def log_regions(
+        self, job: Job, *, follow: bool = False, tail: int | None = None
+    ) -> AsyncIterator[LogChunk]:
+        """As ``logs(job, follow=follow, tail=tail)``, with the file's bytes as regions."""
 
 
 @runtime_checkable
@@ -193,12 +195,14 @@ class Backend(Protocol):
         follow: bool = False,
         since: datetime | None = None,
         timestamps: bool = False,
+        tail: int | None = None,
     ) -> AsyncIterator[bytes]:
         """The job's combined output as written (``\\r`` kept).
 
         With ``follow``, keeps yielding until the job ends and its output is
-        drained. ``since`` skips lines written before that time;
-        ``timestamps`` prefixes each line with the time it was written.
+        drained. ``since`` skips lines written before that time; ``tail``
+        starts at the last ``tail`` lines; ``timestamps`` prefixes each line
+        with the time it was written.
         """
 
     async def exec(self, job: Job, command: Sequence[str], *, tty: bool = False) -> ExecSession:

@@ -29,6 +29,7 @@ __all__ = [
     "format_stamp",
     "read_log",
     "read_log_regions",
+    "tail_offset",
 ]
 
 LOG_NAME = "output.log"
@@ -163,6 +164,40 @@ def _start_offset(log: Path, index: LogIndex, since: datetime) -> tuple[int, boo
         return offset, f.read(1) != b"\n"
 
 
+TAIL_READ = 1 << 16
+"""Bytes per backward read when looking for a log's last lines."""
+
+
+def tail_offset(log: Path, lines: int) -> int:
+    """Where the last ``lines`` lines of ``log`` begin (a last line without
+    its newline counts; a ``\r`` does not end a line).
+
+    Reads backwards from the end, so a 200 MB log costs a few reads for its
+    last lines, not 200 MB (issue 12).
+    """
+    with open(log, "rb", buffering=0) as f:
+        size = os.fstat(f.fileno()).st_size
+        if lines <= 0:
+            return size
+        end = size
+        if size:
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                end = size - 1  # the last line's own newline starts nothing
+        found = 0
+        while end > 0:
+            start = max(0, end - TAIL_READ)
+            f.seek(start)
+            block = f.read(end - start)
+            cut = len(block)
+            while (cut := block.rfind(b"\n", 0, cut)) >= 0:
+                found += 1
+                if found == lines:
+                    return start + cut + 1
+            end = start
+        return 0
+
+
 Nap = Callable[[float], Awaitable[None]]
 """Waits up to the given seconds for more output; may return sooner (a wake-up)."""
 
@@ -185,6 +220,7 @@ async def read_log_regions(
     *,
     follow: bool,
     is_done: Callable[[], bool],
+    tail: int | None = None,
     poll_interval: float = 0.02,
     nap: Nap = asyncio.sleep,
 ) -> AsyncIterator[FileRegion]:
@@ -196,7 +232,8 @@ async def read_log_regions(
     log = job_dir / LOG_NAME
     if not await _appeared(log, follow, is_done, poll_interval, nap):
         return
-    pos, wait, draining = 0, _FIRST_WAIT, False
+    pos = 0 if tail is None else tail_offset(log, tail)
+    wait, draining = _FIRST_WAIT, False
     while True:
         size = log.stat().st_size
         if size > pos:
@@ -219,6 +256,7 @@ async def read_log(
     is_done: Callable[[], bool],
     since: datetime | None = None,
     timestamps: bool = False,
+    tail: int | None = None,
     poll_interval: float = 0.02,
     nap: Nap = asyncio.sleep,
 ) -> AsyncIterator[bytes]:
@@ -226,7 +264,8 @@ async def read_log(
 
     With ``follow``, waits for more output until ``is_done()`` says the job
     ended; what the file holds then is drained before returning. ``since``
-    skips lines that began before it; ``timestamps`` prefixes every line.
+    skips lines that began before it; ``tail`` starts at the last ``tail``
+    lines (of those, with ``since``); ``timestamps`` prefixes every line.
     ``nap(seconds)`` waits between looks at the file (waits double from 2 ms
     up to ``poll_interval``); one that returns early on news reads sooner.
     """
@@ -236,6 +275,10 @@ async def read_log(
     wait = _FIRST_WAIT
     index = LogIndex(job_dir / INDEX_NAME)
     pos, skip_partial = (0, False) if since is None else _start_offset(log, index, since)
+    if tail is not None:
+        last = tail_offset(log, tail)
+        if last > pos:
+            pos, skip_partial = last, False
     stamper = _Stamper(index) if timestamps else None
     with open(log, "rb", buffering=0) as f:
         f.seek(pos)

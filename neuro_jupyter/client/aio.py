@@ -173,12 +173,37 @@ class AsyncNeuroClient(BaseClient):
         await self._call(self.unshare_call(ref, user))
 
     async def logs(
-        self, ref: str, *, follow: bool = False, since: str | None = None, timestamps: bool = False
+        self,
+        ref: str,
+        *,
+        follow: bool = False,
+        since: str | None = None,
+        timestamps: bool = False,
+        tail: int | None = None,
     ) -> AsyncIterator[bytes]:
-        """The job's output in chunks exactly as received (``\\r`` kept)."""
-        async with self._stream(self.logs_call(ref, follow, since, timestamps)) as response:
+        """The job's output in chunks exactly as received (``\\r`` kept);
+        with ``tail``, from its last ``tail`` lines."""
+        call = self.logs_call(ref, follow, since, timestamps, tail)
+        async with self._stream(call) as response:
             async for chunk in response.aiter_raw():
                 yield chunk
+
+    async def events(self, last_event_id: str | None = None) -> AsyncIterator[Job | None]:
+        """Every change of the jobs the caller may see, as it happens
+        (``GET events``): each job as now; None when changes were missed
+        (list again). Ends when the server ends the stream."""
+        async with self._stream(self.events_call(last_event_id)) as response:
+            decoder = SSEDecoder()
+            async for line in response.aiter_lines():
+                event = decoder.feed(line)
+                if event is None:
+                    continue
+                if event[0] == "end":
+                    return
+                if event[0] == "reset":
+                    yield None
+                elif event[0] == "job":
+                    yield Job.from_json(json.loads(event[1]))
 
     async def top(self, ref: str, *, interval: float = 1.0) -> AsyncIterator[Sample]:
         """Telemetry samples every ``interval`` seconds until the job ends."""

@@ -69,6 +69,7 @@ class Call(Generic[T]):
     timeout: float | None = None
     #: Streamed answers (logs, top) may stay quiet for long: no read timeout.
     stream: bool = False
+    headers: Mapping[str, str] | None = None
 
 
 class SSEDecoder:
@@ -191,6 +192,7 @@ class BaseClient:
             params=tuple(call.params or ()),
             json=call.body,
             timeout=timeout,
+            headers=dict(call.headers) if call.headers else None,
         )
 
     def check(self, response: httpx.Response) -> None:
@@ -265,12 +267,26 @@ class BaseClient:
         """``DELETE jobs/{ref}/shares/{user}``."""
         return Call("DELETE", f"jobs/{_ref(ref)}/shares/{_ref(user)}", _none)
 
-    def logs_call(self, ref: str, follow: bool, since: str | None, timestamps: bool) -> Call[None]:
-        """``GET jobs/{ref}/logs`` (streamed)."""
+    def logs_call(
+        self,
+        ref: str,
+        follow: bool,
+        since: str | None,
+        timestamps: bool,
+        tail: int | None = None,
+    ) -> Call[None]:
+        """``GET jobs/{ref}/logs`` (streamed); ``tail``: from the last lines only."""
         params = [("follow", _flag(follow)), ("timestamps", _flag(timestamps))]
         if since is not None:
             params.append(("since", since))
+        if tail is not None:
+            params.append(("tail", str(tail)))
         return Call("GET", f"jobs/{_ref(ref)}/logs", _none, params=params, stream=True)
+
+    def events_call(self, last_event_id: str | None) -> Call[None]:
+        """``GET events`` (server-sent job changes, streamed), after ``last_event_id``."""
+        headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+        return Call("GET", "events", _none, stream=True, headers=headers)
 
     def top_call(self, ref: str, interval: float) -> Call[None]:
         """``GET jobs/{ref}/top`` (streamed)."""

@@ -180,14 +180,21 @@ class NeuroClient(BaseClient):
         self._call(self.unshare_call(ref, user))
 
     def logs(
-        self, ref: str, *, follow: bool = False, since: str | None = None, timestamps: bool = False
+        self,
+        ref: str,
+        *,
+        follow: bool = False,
+        since: str | None = None,
+        timestamps: bool = False,
+        tail: int | None = None,
     ) -> Iterator[bytes]:
-        """The job's output in chunks exactly as received (``\\r`` kept).
+        """The job's output in chunks exactly as received (``\\r`` kept);
+        with ``tail``, from its last ``tail`` lines.
 
         With ``follow`` it goes on until the server ends the stream (the job ended).
         The request is made, and its errors raised, when iteration starts.
         """
-        with self._stream(self.logs_call(ref, follow, since, timestamps)) as response:
+        with self._stream(self.logs_call(ref, follow, since, timestamps, tail)) as response:
             yield from response.iter_raw()
 
     def top(self, ref: str, *, interval: float = 1.0) -> Iterator[Sample]:

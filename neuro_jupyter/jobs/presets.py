@@ -28,6 +28,8 @@ __all__ = [
     "MIN_MEMORY",
     "find_preset",
     "format_memory",
+    "format_preset_size",
+    "format_size",
     "is_valid_preset_name",
     "local_presets",
     "parse_memory",
@@ -137,6 +139,31 @@ def format_memory(size: int) -> str:
         if size and size % unit == 0:
             return f"{size // unit}{suffix}"
     return str(size)
+
+
+def format_size(size: int) -> str:
+    """Bytes as every surface shows a preset's memory: one decimal in the
+    largest binary unit, none when whole (``1 GiB``, ``1.9 GiB``, ``512 MiB``)."""
+    value, unit = float(size), "B"
+    for name in ("KiB", "MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, name
+    text = f"{value:.1f}".removesuffix(".0")
+    return f"{text} {unit}"
+
+
+def format_preset_size(preset: Preset) -> str:
+    """A preset's size, the one way every surface writes it (issue 12): the
+    sidebar and JobForm (as the API's ``display``), ``config show``:
+    ``1 CPU, 1.9 GiB, no GPU``; ``8 CPU, 59.6 GiB, 1 x nvidia-a100, preemptible``."""
+    gpu = "no GPU"
+    if preset.gpu:
+        gpu = f"{preset.gpu} x {preset.gpu_model}" if preset.gpu_model else f"{preset.gpu} GPU"
+    parts = [f"{preset.cpu:g} CPU", format_size(preset.memory), gpu]
+    if preset.preemptible:
+        parts.append("preemptible")
+    return ", ".join(parts)
 
 
 _KEYS = frozenset(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -22,9 +23,12 @@ __all__ = [
     "MAX_LIMIT",
     "Q_MAX",
     "format_cursor",
+    "matches",
     "parse_cursor",
+    "parse_events_query",
     "parse_flag",
     "parse_list_query",
+    "parse_tail",
 ]
 
 LIVE_STATUSES = frozenset(s for s in JobStatus if s.is_live)
@@ -153,3 +157,74 @@ def parse_list_query(
         limit=_limit(_last(params, "limit"), max_limit),
         after=parse_cursor(cursor) if cursor else None,
     )
+
+
+EVENTS_PARAMS = frozenset({"status", "all", "owner", "name", "tag", "q", "since", "until"})
+"""The filters of ``GET events``: those of ``GET jobs`` without paging."""
+
+
+def parse_events_query(
+    viewer: str, params: Mapping[str, Sequence[str]], now: datetime
+) -> ListJobsQuery:
+    """The filter of an event stream: as :func:`parse_list_query`, except that
+    no ``status`` means every status (a stream of live jobs only would never
+    say that one ended) and there is no ``limit`` or ``cursor``.
+
+    Raises:
+        InvalidSpec: a parameter breaks its rule; ``field`` names it.
+    """
+    for key in params:
+        if key in ("limit", "cursor"):
+            raise InvalidSpec(key, f"an event stream takes no {key}")
+    query = parse_list_query(viewer, params, now)
+    if not params.get("status") and _last(params, "all") is None:
+        query = dataclasses.replace(query, statuses=None)
+    return query
+
+
+def matches(job: Job, previous: JobStatus | None, query: ListJobsQuery) -> bool:
+    """Whether a change of ``job`` (from status ``previous``) passes ``query``'s
+    filters, visibility aside: the rule of ``GET jobs`` for one job, except
+    that a change into or out of a listed status passes (a reader of running
+    jobs learns that one ended)."""
+    if query.statuses is not None and not (
+        job.status in query.statuses or previous in query.statuses
+    ):
+        return False
+    if query.owners and job.owner not in query.owners:
+        return False
+    if query.name is not None and job.name != query.name:
+        return False
+    if not query.tags <= set(job.spec.tags):
+        return False
+    if query.q:
+        needle = query.q.lower()
+        spec = job.spec
+        if not any(
+            needle in (t or "").lower()
+            for t in (job.name, spec.description, spec.image, spec.command)
+        ):
+            return False
+    if query.since is not None and job.created_at < query.since:
+        return False
+    return query.until is None or job.created_at <= query.until
+
+
+TAIL_MAX = 1_000_000
+"""The most lines ``tail`` may ask for."""
+
+
+def parse_tail(value: str | None) -> int | None:
+    """``logs?tail=N``: the last N lines (0 to :data:`TAIL_MAX`); None when
+    absent or blank (the whole log).
+
+    Raises:
+        InvalidSpec: ``tail``: not a whole number in range.
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    # As the OpenAPI pattern says: up to 6 digits, or 1000000 itself.
+    if not (text.isascii() and text.isdigit()) or (len(text) > 6 and text != str(TAIL_MAX)):
+        raise InvalidSpec("tail", f"tail must be a whole number of lines from 0 to {TAIL_MAX}")
+    return int(text)

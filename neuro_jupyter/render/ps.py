@@ -70,6 +70,7 @@ COLUMNS: dict[str, tuple[str, Getter]] = {
     "life_span": ("LIFE-SPAN", lambda j, me, now: format_duration(j.life_span)),
     "workdir": ("WORKDIR", lambda j, me, now: j.workdir or ""),
     "preset": ("PRESET", lambda j, me, now: j.preset),
+    "http_url": ("HTTP URL", lambda j, me, now: j.http_url or ""),
 }
 _ALIASES = {"cluster": "cluster_name"}
 _SIZES = ("min", "max", "width")

@@ -95,15 +95,24 @@ def _cell_html(cell: Cell) -> str:
     return "<br>".join(_line_html(line) for line in cell)
 
 
+def _value_attr(cell: Cell) -> str:
+    if len(cell) != 1 or len(cell[0]) > 32:
+        return ""
+    return f' data-value="{html.escape(cell[0], quote=True)}"'
+
+
 def table_html(
     columns: Sequence[Column], rows: Sequence[Sequence[Cell]], css_class: str = "neuro-table"
 ) -> str:
-    """The table as escaped HTML; URL cells are links."""
+    """The table as escaped HTML; URL cells are links. Each cell names its
+    column (``data-col``) and, when it is one short line, its value
+    (``data-value``), so a stylesheet can colour e.g. a status."""
     head = "".join(f'<th style="text-align:{c.align}">{html.escape(c.title)}</th>' for c in columns)
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td style="text-align:{c.align}">{_cell_html(cell)}</td>'
+            f'<td style="text-align:{c.align}" data-col="{html.escape(c.title, quote=True)}"'
+            f"{_value_attr(cell)}>{_cell_html(cell)}</td>"
             for cell, c in zip(row, columns, strict=True)
         )
         + "</tr>"

@@ -18,10 +18,18 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..backends.base import LogChunk, TelemetrySample
+from ..feed import RESET, JobChange, Reset
 from ..jobs.errors import InvalidSpec
-from ..jobs.model import Job
+from ..jobs.model import Job, ListJobsQuery
 from ..jobs.parse import parse_permission, parse_since
-from ..jobs.query import format_cursor, parse_flag, parse_list_query
+from ..jobs.query import (
+    format_cursor,
+    matches,
+    parse_events_query,
+    parse_flag,
+    parse_list_query,
+    parse_tail,
+)
 from .auth import ForwardAuthHandler
 from .base import (
     KEEPALIVE_KEY,
@@ -50,10 +58,10 @@ class PresetsHandler(NeuroAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        presets = self.service.list_presets()
-        self.write_json(
-            {"presets": [preset_to_json(p) for p in presets], "default": presets[0].name}
-        )
+        service = self.service
+        presets = service.list_presets()
+        shown = [{**preset_to_json(p), "unavailable": service.preset_refusal(p)} for p in presets]
+        self.write_json({"presets": shown, "default": presets[0].name})
 
 
 class SpecHandler(NeuroAPIHandler):
@@ -157,6 +165,7 @@ class LogsHandler(NeuroAPIHandler):
             follow=follow,
             since=parse_since(since, datetime.now(timezone.utc)),
             timestamps=parse_flag(self.get_query_argument("timestamps", "false"), "timestamps"),
+            tail=parse_tail(self.get_query_argument("tail", None)),
         )
         self.set_header("Content-Type", LOG_CONTENT_TYPE)
         self.set_header("X-Content-Type-Options", "nosniff")
@@ -223,6 +232,63 @@ class TopHandler(NeuroAPIHandler):
             await samples.aclose()  # type: ignore[attr-defined]
 
 
+RETRY_MS = 3000
+"""How long an ``EventSource`` waits before reconnecting to ``GET events``."""
+
+
+class EventsHandler(NeuroAPIHandler):
+    """``GET events``: every change of the jobs the caller may see, as
+    server-sent events (issue 12).
+
+    ``event: job`` carries the job as ``GET jobs/{ref}`` shows it, with an
+    ``id:`` to resume from (``Last-Event-ID``); ``event: reset`` says that
+    changes the reader should have seen are gone (list again); ``event: end``
+    closes the stream (the server stops, or ``follow=false`` caught up).
+    """
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        params = {k: self.get_query_arguments(k) for k in self.request.query_arguments}
+        follow = parse_flag((params.pop("follow", None) or ["true"])[-1], "follow")
+        query = parse_events_query(self.user_name, params, datetime.now(timezone.utc))
+        feed = self.service.feed
+        changes = feed.follow(feed.position(self.request.headers.get("Last-Event-ID")), wait=follow)
+        self.set_header("Content-Type", SSE_CONTENT_TYPE)
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")  # nginx: pass each event on at once
+        every = float(self.settings.get(KEEPALIVE_KEY, KEEPALIVE_SECONDS))
+        try:
+            self.write(f"retry: {RETRY_MS}\n\n")
+            await self.flush()  # the headers at once, not with the first change
+            async for change in with_keepalive(changes, every, self.gone):
+                text = self._event(change, query)
+                if text:
+                    self.write(text)
+                    await self.flush()
+            self.write("event: end\ndata: {}\n\n")
+            await self.finish(set_content_type=SSE_CONTENT_TYPE)
+        except StreamClosedError:
+            return  # the reader went away
+        finally:
+            await changes.aclose()  # type: ignore[attr-defined]
+
+    def _event(self, change: JobChange | Reset | None, query: ListJobsQuery) -> str:
+        """The text of one event, ``: ping`` for a tick, "" for a change the
+        reader may not see or did not ask for."""
+        if change is None:
+            return ": ping\n\n"
+        if change is RESET or not isinstance(change, JobChange):
+            return "event: reset\ndata: {}\n\n"
+        job = change.job
+        if not matches(job, change.previous, query) or not self.service.visible(
+            self.user_name, job
+        ):
+            return ""
+        data = json.dumps(self.job_json(job))
+        return f"id: {self.service.feed.event_id(change)}\nevent: job\ndata: {data}\n\n"
+
+
 class SharesHandler(NeuroAPIHandler):
     """``GET jobs/{ref}/shares``: who else may act on the job."""
 
@@ -283,6 +349,7 @@ def api_handlers(prefix: str = API_PREFIX) -> list[tuple[str, type]]:
         (f"{prefix}/spec", SpecHandler),
         (f"{prefix}/openapi.json", OpenAPIHandler),
         (f"{prefix}/auth", ForwardAuthHandler),
+        (f"{prefix}/events", EventsHandler),
         (jobs, JobsHandler),
         (f"{jobs}/{_REF}", JobHandler),
         (f"{jobs}/{_REF}/rerun", RerunHandler),

@@ -28,6 +28,7 @@ from ..jobs.errors import (
 from ..jobs.limits import body_needs_check, check_json_input
 from ..jobs.model import Job, Preset, Share, StatusItem
 from ..jobs.parse import format_volume
+from ..jobs.presets import format_preset_size
 from ..service import JobService
 
 __all__ = [
@@ -125,8 +126,8 @@ def job_to_json(job: Job, http_url: str | None) -> dict[str, Any]:
 
 
 def preset_to_json(preset: Preset) -> dict[str, Any]:
-    """A preset as the API shows it."""
-    return preset.to_json()
+    """A preset as the API shows it, with its size in words (``display``)."""
+    return {**preset.to_json(), "display": format_preset_size(preset)}
 
 
 def share_to_json(share: Share) -> dict[str, Any]:

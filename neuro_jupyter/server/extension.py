@@ -12,6 +12,8 @@ jobs service it builds no service: it relays to the hub's
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
@@ -41,6 +43,16 @@ def api_url(serverapp: Any, api_path: str = API_PREFIX) -> str:
         host = f"[{ip}]" if ":" in ip and not ip.startswith("[") else ip
     scheme = "https" if serverapp.certfile else "http"
     return f"{scheme}://{host}:{serverapp.port}{serverapp.base_url}{api_path}/"
+
+
+def cli_command() -> str:
+    """How a terminal runs this environment's ``neuro-jupyter``: a login
+    shell's PATH is the system's, which may not hold it (the Lab's Shell
+    button runs ``${NEURO_JUPYTER_COMMAND:-neuro-jupyter} exec -t JOB``)."""
+    script = Path(sys.executable).parent / "neuro-jupyter"
+    if script.exists():
+        return str(script)
+    return f"{sys.executable} -m neuro_jupyter.cli"
 
 
 class NeuroJobsApp(ExtensionApp):
@@ -136,6 +148,7 @@ class NeuroJobsApp(ExtensionApp):
         token = self.serverapp.identity_provider.token
         if token:
             os.environ["NEURO_API_TOKEN"] = token
+        os.environ["NEURO_JUPYTER_COMMAND"] = cli_command()
 
     def _publish(self) -> None:
         """Tell the service where this server publishes jobs (their URL, prefix, hosts)."""

@@ -3,7 +3,9 @@
 Filters: status (several; live jobs when none), all, owner (``ME`` for you),
 name, tag, since and until, the same words ``%neuro ps`` takes. The API checks
 them; its message shows beside the filter it names. A daemon thread reads the
-list every ``refresh`` seconds and when a filter changes, and only sets values.
+list when the server pushes a job change (``GET events``), when a filter
+changes, and every ``refresh`` seconds only while the push stream is down; it
+only sets values.
 Pick a job and press Monitor to watch it below the table.
 """
 
@@ -22,13 +24,26 @@ from ..client import ApiConfig, AsyncNeuroClient, InvalidSpec, Job, NeuroClient,
 from ..jobs.model import JobStatus
 from ..jobs.parse import localize_time
 from ..render import render_ps_html
+from ..render.ps import DEFAULT_PS_FORMAT
 from ..userconfig import load_user_config
 from .background import Background
 from .monitor import JobMonitor
+from .views import STATUS_COLORS
 
 __all__ = ["JobList"]
 
 _FILTERS = ("status", "all", "owner", "name", "tag", "since", "until")
+
+#: Spaced columns and coloured statuses ("STATUS WHEN" ran together, issue 12).
+TABLE_STYLE = (
+    "<style>.neuro-ps th, .neuro-ps td { padding: 2px 12px 2px 0; }"
+    + "".join(
+        f' .neuro-ps td[data-col="STATUS"][data-value="{status}"]'
+        f" {{ color: {color}; font-weight: 600; }}"
+        for status, color in STATUS_COLORS.items()
+    )
+    + "</style>"
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,10 @@ class PsFilters:
     tag: tuple[str, ...] = ()
     since: str | None = None
     until: str | None = None
+
+
+def _with_url(format: str) -> str:
+    return format if "http_url" in format.split() else f"{format} http_url"
 
 
 def _text(value: str) -> str | None:
@@ -59,7 +78,7 @@ class JobList(widgets.VBox):  # type: ignore[misc]
     Args:
         status, all, owner, name, tag, since, until: the initial filters, as ``ps``.
         config: where the API is (default: found from the environment).
-        refresh: seconds between two reads of the list.
+        refresh: seconds between two reads of the list while pushes are down.
         format: the table's columns (default: ``user.toml``'s ``ps-format``).
         monitor: keyword arguments for the :class:`JobMonitor` Monitor makes.
     """
@@ -81,7 +100,8 @@ class JobList(widgets.VBox):  # type: ignore[misc]
     ) -> None:
         self.config = config if config is not None else ApiConfig.discover()
         self.refresh_every = refresh
-        self.format = format or load_user_config().ps_format
+        # The user's ps columns, and the Http URL (issue 12).
+        self.format = format or _with_url(load_user_config().ps_format or DEFAULT_PS_FORMAT)
         self.monitor_options = dict(monitor or {})
         with NeuroClient(self.config) as client:
             self.me = current_user(client)
@@ -191,8 +211,17 @@ class JobList(widgets.VBox):  # type: ignore[misc]
         self.message.value = f'<span style="color: #dc322f">{html.escape(message)}</span>'
 
     async def _refresh_loop(self, client: AsyncNeuroClient) -> None:
+        """The list, read again on each change the server pushes (``GET
+        events``; a burst is one read); every ``refresh`` seconds only while
+        that stream is down (issue 12)."""
+        last: str | None = None
         while True:
             await self._fetch(client)
+            try:
+                async for _change in client.events(last):
+                    await self._fetch(client)
+            except NeuroError:
+                pass  # the stream dropped: poll, then try it again
             await asyncio.sleep(self.refresh_every)
 
     async def _fetch(self, client: AsyncNeuroClient) -> None:
@@ -230,4 +259,4 @@ class JobList(widgets.VBox):  # type: ignore[misc]
             current, values = self.watch.value, [value for _, value in options]
             self.watch.options = options
             self.watch.value = current if current in values else next(iter(values), None)
-        self.table.value = render_ps_html(jobs, self.me, self.format)
+        self.table.value = TABLE_STYLE + render_ps_html(jobs, self.me, self.format)

@@ -1,7 +1,9 @@
 """``JobMonitor(job)``: one job's status, output, telemetry and history, live.
 
 A daemon thread (:class:`~.background.Background`) follows the job through the
-API: it polls the record, streams the output into a bounded
+API: it follows the record's changes as the server pushes them (``GET
+events``; it polls only while that stream is down), streams the output (from
+its last lines, ``logs?tail=``) into a bounded
 :class:`~.logbuffer.LogBuffer` and the telemetry into a
 :class:`~.plot.TelemetrySeries`, and only sets the widgets' values. It ends
 when the job has finished and its output is read, or when the monitor is
@@ -94,9 +96,10 @@ class JobMonitor(widgets.VBox):  # type: ignore[misc]
             layout=widgets.Layout(align_items="center"),
         )
         self.error = widgets.HTML()
-        self.output = widgets.Textarea(
-            disabled=True, layout=widgets.Layout(width="100%", height="20em")
-        )
+        # The latest output, readable in light and dark themes: a <pre> in a
+        # column-reverse box, which browsers keep scrolled to its end (a
+        # Textarea showed the first lines of a long-running job, issue 12).
+        self.output = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.plot = widgets.HTML(telemetry_svg([]))
         self.details = widgets.HTML()
         self.tabs = widgets.Tab(
@@ -189,19 +192,38 @@ class JobMonitor(widgets.VBox):  # type: ignore[misc]
             self._background.stop()
 
     async def _watch(self, client: AsyncNeuroClient, started: asyncio.Event) -> None:
+        """The record, as pushed; a poll every ``poll`` seconds while the push
+        stream is down (it is tried again after each poll)."""
+        last: str | None = None
         while True:
             job = await client.job(self.ref)
-            self._show(job)
-            if job.status != "pending":
-                started.set()
-            if job.is_finished:
+            if self._take(job, started):
                 return
+            try:
+                async for change in client.events(last):
+                    if change is None:  # changes were missed: read the record again
+                        break
+                    if change.id == self.ref and self._take(change, started):
+                        return
+            except NeuroError:
+                pass  # the stream dropped: poll, then try it again
             await asyncio.sleep(self.poll)
+
+    def _take(self, job: Job, started: asyncio.Event) -> bool:
+        """Show ``job``; whether it has finished."""
+        self._show(job)
+        if job.status != "pending":
+            started.set()
+        elif not self._buffer.text:
+            why = job.status_description or job.reason or "pending"
+            self.output.value = _log_html(f"waiting to start: {why}")
+        return job.is_finished
 
     async def _follow_logs(self, client: AsyncNeuroClient, started: asyncio.Event) -> None:
         await started.wait()
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        async with closing(client.logs(self.ref, follow=True)) as chunks:
+        tail = self._buffer.max_lines
+        async with closing(client.logs(self.ref, follow=True, tail=tail)) as chunks:
             async for chunk in chunks:
                 self._feed(decoder.decode(chunk))
         self._feed(decoder.decode(b"", final=True))
@@ -235,6 +257,21 @@ class JobMonitor(widgets.VBox):  # type: ignore[misc]
             self._flush_later.cancel()
             self._flush_later = None
         self._last_flush = asyncio.get_running_loop().time()
-        dropped = self._buffer.dropped
-        note = f"[{dropped} earlier lines not kept]\n" if dropped else ""
-        self.output.value = note + self._buffer.text
+        text = self._buffer.text
+        # The log was read from its last lines (logs?tail=) and is kept bounded.
+        full = self._buffer.dropped or text.count("\n") >= self._buffer.max_lines
+        note = "[earlier lines not shown]\n" if full else ""
+        self.output.value = _log_html(note + text)
+
+
+def _log_html(text: str) -> str:
+    """The output as HTML: the theme's code colours, the end in view."""
+    return (
+        '<div style="display: flex; flex-direction: column-reverse; max-height: 20em;'
+        " overflow: auto; background: var(--jp-layout-color1, #fff);"
+        ' border: 1px solid var(--jp-border-color2, #ccc)">'
+        '<pre style="margin: 0; padding: 4px 6px; white-space: pre-wrap;'
+        " color: var(--jp-content-font-color1, #000);"
+        ' font-family: var(--jp-code-font-family, monospace)">'
+        f"{html.escape(text)}</pre></div>"
+    )

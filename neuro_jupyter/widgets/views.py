@@ -12,11 +12,12 @@ from datetime import datetime, timezone
 from ..client import Job
 from ..jobs.durations import format_duration
 from ..jobs.model import Preset
-from ..render import format_cpu, format_gpu, format_memory, status_line
+from ..jobs.presets import format_preset_size
+from ..render import status_line
 
-__all__ = ["elapsed_text", "open_url_html", "preset_label", "status_badge_html"]
+__all__ = ["STATUS_COLORS", "elapsed_text", "open_url_html", "preset_label", "status_badge_html"]
 
-_COLORS = {
+STATUS_COLORS = {
     "pending": "#b58900",
     "running": "#268bd2",
     "succeeded": "#2aa198",
@@ -31,23 +32,25 @@ def _seconds(start: datetime, end: datetime) -> str:
 
 
 def elapsed_text(job: Job, now: datetime | None = None) -> str:
-    """How long the job has been in its state: ``pending for 3s``,
-    ``running for 1m5s``, ``ran for 2h``, ``ended after 4s`` (never ran)."""
+    """How long the job has been in its state, to follow its status badge:
+    ``for 3s`` (pending), ``for 1m5s`` (running), ``ran for 2h``, ``ended
+    after 4s`` (never ran). The badge says the status; "running running for"
+    said it twice (issue 12)."""
     now = datetime.now(timezone.utc) if now is None else now
     if job.status == "pending":
-        return f"pending for {_seconds(job.created_at, now)}"
+        return f"for {_seconds(job.created_at, now)}"
     if job.started_at is None:
         end = job.finished_at or now
         return f"ended after {_seconds(job.created_at, end)}"
     if job.finished_at is None:
-        return f"running for {_seconds(job.started_at, now)}"
+        return f"for {_seconds(job.started_at, now)}"
     return f"ran for {_seconds(job.started_at, job.finished_at)}"
 
 
 def status_badge_html(job: Job) -> str:
     """``running``, ``failed (OOMKilled)`` as a coloured badge, with the
     status description and exit code after it."""
-    color = _COLORS.get(job.status, "#586e75")
+    color = STATUS_COLORS.get(job.status, "#586e75")
     words = html.escape(status_line(job.status, job.reason))
     badge = f'<b style="color: {color}">{words}</b>'
     extra = []
@@ -71,9 +74,5 @@ def open_url_html(job: Job) -> str:
 
 
 def preset_label(preset: Preset) -> str:
-    """``cpu-small: 1.0 CPU, 2.0G, no GPU`` with ``, preemptible`` when it is."""
-    gpu = format_gpu(preset.gpu, preset.gpu_model) or "no"
-    words = (
-        f"{preset.name}: {format_cpu(preset.cpu)} CPU, {format_memory(preset.memory)}, {gpu} GPU"
-    )
-    return words + (", preemptible" if preset.preemptible else "")
+    """``cpu-small: 1 CPU, 2 GiB, no GPU``: the domain's one size formatter."""
+    return f"{preset.name}: {format_preset_size(preset)}"

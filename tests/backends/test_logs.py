@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime, timezone
 from pathlib import Path
 
+from neuro_jupyter.backends import logs
 from neuro_jupyter.backends.base import FileRegion
 from neuro_jupyter.backends.logs import (
     READ_SIZE,
@@ -14,6 +15,7 @@ from neuro_jupyter.backends.logs import (
     format_stamp,
     read_log,
     read_log_regions,
+    tail_offset,
 )
 from tests.utils import wait_for
 
@@ -133,3 +135,28 @@ async def test_followers_look_again_when_a_nap_ends_early(tmp_path: Path) -> Non
     assert len(naps) == 2
     await lines.aclose()
     writer.close()
+
+
+async def test_tail_starts_at_the_last_lines(tmp_path: Path) -> None:
+    write(tmp_path, (T0, b"one\ntwo\rtwo!\nthree\n"), (T0 + 10, b"four\nfive"))
+    assert await read_all(tmp_path, tail=2) == b"four\nfive"  # an unfinished line counts
+    assert await read_all(tmp_path, tail=4) == b"two\rtwo!\nthree\nfour\nfive"  # \r ends no line
+    assert await read_all(tmp_path, tail=0) == b""
+    assert await read_all(tmp_path, tail=99) == b"one\ntwo\rtwo!\nthree\nfour\nfive"
+    # With since: the last lines of those written since.
+    since = datetime.fromtimestamp(T0 + 5, timezone.utc)
+    assert await read_all(tmp_path, tail=99, since=since) == b"four\nfive"
+    regions = [
+        r async for r in read_log_regions(tmp_path, follow=False, is_done=lambda: True, tail=1)
+    ]
+    assert b"".join(r.read() for r in regions) == b"five"
+
+
+def test_tail_reads_backwards_across_blocks(tmp_path: Path) -> None:
+    lines = [f"line {i}".encode() * 50 for i in range(2000)]
+    (tmp_path / "output.log").write_bytes(b"\n".join(lines) + b"\n")
+    whole = (tmp_path / "output.log").read_bytes()
+    for n in (1, 7, 500, 1999, 2000, 5000):
+        start = tail_offset(tmp_path / "output.log", n)
+        assert whole[start:].splitlines() == lines[-n:]
+    assert len(whole) // 10 > logs.TAIL_READ  # the blocks above were many

@@ -99,7 +99,19 @@ def test_the_relay_streams_logs_and_events_as_they_come(
             assert events.headers["Content-Type"].startswith("text/event-stream")
             sample = next(line for line in events.iter_lines() if line.startswith("data:"))
         assert "cpu" in json.loads(sample[len("data:") :])  # an event while the job runs
-    service.delete("jobs/ticker")
+        # Job changes as they happen (issue 12): the stream never ends, so the
+        # kill's event arriving at all means nothing held it back.
+        with relay.stream("GET", "events", params={"name": "ticker"}) as changes:
+            assert changes.headers["Content-Type"].startswith("text/event-stream")
+            lines = changes.iter_lines()
+            assert next(lines).startswith("retry:")  # the stream is open
+            service.delete("jobs/ticker", params={"wait": "false"})
+            ended = next(
+                json.loads(line[len("data:") :])
+                for line in lines
+                if line.startswith("data:") and '"cancelled"' in line
+            )
+        assert (ended["name"], ended["status"]) == ("ticker", "cancelled")
 
 
 def test_jobs_outlive_the_users_server(

@@ -14,6 +14,7 @@ from neuro_jupyter.jobs.presets import (
     MIN_MEMORY,
     find_preset,
     format_memory,
+    format_preset_size,
     is_valid_preset_name,
     local_presets,
     parse_memory,
@@ -229,3 +230,22 @@ def test_find_preset() -> None:
     assert str(info.value) == "unknown preset 'x': available: cpu-small, cpu-medium, cpu-large"
     with pytest.raises(InvalidSpec, match="available: none"):
         find_preset([], "x")
+
+
+@pytest.mark.parametrize(
+    ("preset", "text"),
+    [
+        (Preset("a", 1, 2 * 2**30), "1 CPU, 2 GiB, no GPU"),
+        (Preset("b", 0.5, 2_000_000_000), "0.5 CPU, 1.9 GiB, no GPU"),
+        (
+            Preset("c", 8, 64_000_000_000, gpu=1, gpu_model="nvidia-a100"),
+            "8 CPU, 59.6 GiB, 1 x nvidia-a100",
+        ),
+        (
+            Preset("d", 2, 256 * 2**20, gpu=2, preemptible=True),
+            "2 CPU, 256 MiB, 2 GPU, preemptible",
+        ),
+    ],
+)
+def test_one_size_formatter_for_every_surface(preset: Preset, text: str) -> None:
+    assert format_preset_size(preset) == text

@@ -7,8 +7,16 @@ from datetime import datetime, timezone
 import pytest
 
 from neuro_jupyter.jobs.errors import InvalidSpec
-from neuro_jupyter.jobs.model import Job, JobSpec, Preset
-from neuro_jupyter.jobs.query import format_cursor, parse_cursor, parse_flag, parse_list_query
+from neuro_jupyter.jobs.model import Job, JobSpec, JobStatus, Preset
+from neuro_jupyter.jobs.query import (
+    format_cursor,
+    matches,
+    parse_cursor,
+    parse_events_query,
+    parse_flag,
+    parse_list_query,
+    parse_tail,
+)
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
@@ -71,3 +79,63 @@ def test_flags_are_exact(value: str) -> None:
 @pytest.mark.parametrize("value", [" true", "true ", "\tYes\n"])
 def test_surrounding_whitespace_is_no_part_of_a_flag(value: str) -> None:
     assert parse_flag(value, "all") is True  # issue 13: one rule for every value
+
+
+NOW = datetime(2026, 1, 2, tzinfo=timezone.utc)
+
+
+def a_job(**spec: object) -> Job:
+    fields = {"image": "ubuntu", "command": "python train.py", **spec}
+    return Job.create("alice", JobSpec(**fields), Preset("cpu", 1, 1 << 30), at=NOW)  # type: ignore[arg-type]
+
+
+def test_an_event_stream_without_status_follows_every_status() -> None:
+    assert parse_events_query("alice", {}, NOW).statuses is None
+    assert parse_events_query("alice", {"all": ["false"]}, NOW).statuses is not None
+    for key in ("limit", "cursor"):
+        with pytest.raises(InvalidSpec) as caught:
+            parse_events_query("alice", {key: ["1"]}, NOW)
+        assert caught.value.field == key
+
+
+def test_a_change_into_or_out_of_a_listed_status_matches() -> None:
+    running = parse_events_query("alice", {"status": ["running"]}, NOW)
+    job = a_job()  # pending
+    assert not matches(job, None, running)
+    assert matches(job, JobStatus.RUNNING, running)  # left running
+    assert matches(job, None, parse_events_query("alice", {}, NOW))
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"q": ["TRAIN"]}, True),
+        ({"q": ["eval"]}, False),
+        ({"tag": ["a"]}, True),
+        ({"tag": ["a", "b"]}, False),
+        ({"name": ["nice"]}, True),
+        ({"name": ["other"]}, False),
+        ({"owner": ["bob"]}, False),
+        ({"since": ["2026-01-03"]}, False),
+        ({"until": ["2026-01-03"]}, True),
+    ],
+)
+def test_a_change_passes_the_filters_of_get_jobs(
+    params: dict[str, list[str]], expected: bool
+) -> None:
+    job = a_job(name="nice", tags=("a",))
+    assert matches(job, None, parse_events_query("alice", params, NOW)) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "lines"), [(None, None), ("", None), (" 20 ", 20), ("0", 0), ("1000000", 1000000)]
+)
+def test_tail_is_a_number_of_lines(value: str | None, lines: int | None) -> None:
+    assert parse_tail(value) == lines
+
+
+@pytest.mark.parametrize("value", ["-1", "1000001", "0000001", "x", "²", "1.5"])
+def test_tail_out_of_range_is_refused(value: str) -> None:
+    with pytest.raises(InvalidSpec) as caught:
+        parse_tail(value)
+    assert caught.value.field == "tail"

@@ -254,8 +254,7 @@ async def test_log_options(k8s_api: ApiClient) -> None:
     v1 = CoreV1Api(k8s_api)
     code = (
         # One stream: the order of stdout against stderr is no promise (two pipes).
-        "for i in range(5): print(i)\nprint('oops')\n"
-        "print('tail', end='')"
+        "for i in range(5): print(i)\nprint('oops')\nprint('tail', end='')"
     )
     await create(v1, python_pod("opts", code))
     await wait_pod(k8s_api, "opts", lambda p: phase(p) == "Succeeded")

@@ -1,4 +1,5 @@
-"""Schemathesis hooks for the fuzzing test: generated jobs run ``true``, once.
+"""Schemathesis hooks for the fuzzing test: generated jobs run ``true``, once;
+event streams end once caught up.
 
 Loaded through ``SCHEMATHESIS_HOOKS``. Only the command and the restart
 policy change, and only where the generated values are of the right type, so
@@ -28,9 +29,26 @@ def _harmless(command: Any) -> Any:
     return command
 
 
+_FLAGS = frozenset({"1", "true", "yes", "on", "0", "false", "no", "off", ""})
+
+
+def _caught_up(case: Any) -> None:
+    """``GET events`` streams until the server stops: ask for ``follow=false``
+    (the changes after ``Last-Event-ID``, then the end), unless the case's
+    ``follow`` is a value the server refuses (a negative case stays one)."""
+    query = case.query if isinstance(case.query, dict) else {}
+    follow = query.get("follow")
+    values = follow if isinstance(follow, list) else [follow]
+    if follow is None or all(str(v).strip().lower() in _FLAGS for v in values):
+        query["follow"] = "false"
+        case.query = query
+
+
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
-    """Make POST jobs harmless: command ``true``, never restarted."""
+    """Make POST jobs harmless: command ``true``, never restarted; end event streams."""
+    if case.method.upper() == "GET" and case.path == "/events":
+        _caught_up(case)
     if case.method.upper() == "POST" and case.path == "/jobs" and isinstance(case.body, dict):
         if "command" in case.body:
             case.body["command"] = _harmless(case.body["command"])

@@ -413,3 +413,28 @@ async def test_a_followed_log_sends_its_headers_at_once_then_the_output_as_writt
     await job_when(api, job["id"], finished)
     _, logs = await api("GET", f"jobs/{job['id']}/logs", raw=True)
     assert logs == b"first" + "".join(f"{i}\n" for i in range(1, 20001)).encode()
+
+
+async def test_logs_tail_sends_only_the_last_lines(api: Api) -> None:
+    command = "bash -c 'for i in $(seq 1 5000); do echo line $i; done'"
+    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": command})
+    await job_when(api, job["id"], finished)
+    status, last = await api("GET", f"jobs/{job['id']}/logs", params={"tail": "3"}, raw=True)
+    assert (status, last) == (200, b"line 4998\nline 4999\nline 5000\n")
+    status, followed = await api(
+        "GET", f"jobs/{job['id']}/logs", params={"tail": "1", "follow": "true"}, raw=True
+    )
+    assert (status, followed) == (200, b"line 5000\n")
+    status, body = await api("GET", f"jobs/{job['id']}/logs", params={"tail": "-1"})
+    assert (status, body["field"]) == (400, "tail")
+
+
+async def test_presets_say_which_this_machine_can_never_run(api: Api) -> None:
+    status, body = await api("GET", "presets")
+    assert status == 200
+    by_name = {p["name"]: p for p in body["presets"]}
+    assert by_name["cpu-small"]["unavailable"] is None
+    assert by_name["cpu-small"]["display"] == "1 CPU, 488.3 MiB, no GPU"  # 512MB
+    # The test server's local backend has 2 CPUs: cpu-large (2 CPU) fits, a
+    # bigger one would not; the rule itself is tested with the backend.
+    assert by_name["cpu-large"]["unavailable"] is None

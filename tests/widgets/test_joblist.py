@@ -116,3 +116,28 @@ async def test_a_picked_job_opens_in_a_monitor_below(
 
     job_list.close()
     await wait_for(lambda: not job_list.following and not monitor.following)
+
+
+async def test_a_new_job_is_pushed_to_the_list(
+    neuro: NeuroClient, api_config: ApiConfig, tag: str, lists: list[JobList]
+) -> None:
+    # A poll once an hour: only GET events can bring the new job in.
+    job_list = JobList(config=api_config, tag=[tag], all=True, refresh=3600)
+    lists.append(job_list)
+    await wait_for(lambda: "loading" not in job_list.table.value)
+    job = neuro.run({"image": "ubuntu", "command": "true", "tags": [tag]})
+    await wait_for(lambda: job.id in ids(job_list), timeout=30)
+    await wait_for(lambda: job_list.jobs[0].status == "succeeded", timeout=30)
+
+
+async def test_the_table_colours_statuses_spaces_columns_and_shows_the_url(
+    neuro: NeuroClient, api_config: ApiConfig, jobs: dict[str, Job], tag: str, lists: list[JobList]
+) -> None:
+    job_list = JobList(config=api_config, tag=[tag], all=True, refresh=0.2)
+    lists.append(job_list)
+    await wait_for(lambda: len(job_list.jobs) == 2)
+    table = job_list.table.value
+    assert "<th" in table and "HTTP URL" in table
+    assert 'td[data-col="STATUS"][data-value="succeeded"]' in table  # the colour rule
+    assert 'data-col="STATUS" data-value="succeeded"' in table  # the cell it colours
+    assert "padding" in table

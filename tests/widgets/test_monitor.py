@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -59,13 +60,14 @@ async def test_values_follow_the_job_to_its_end(
     assert monitor.status == "pending"  # shown at once, from the record it was given
 
     await wait_for(lambda: monitor.status == "running")
-    assert monitor.elapsed.value.startswith("running for")
+    assert monitor.elapsed.value.startswith("for ")  # after the badge: "running for 1s"
     assert not monitor.kill_button.disabled
     await wait_for(lambda: monitor.done)
 
     assert seen == ["pending", "running", "succeeded"]
     assert monitor.log_text == "start\n99%\nend\n"  # 100 frames, one line
-    assert monitor.output.value == monitor.log_text
+    shown = html.unescape(monitor.output.value)
+    assert monitor.log_text in shown and "column-reverse" in shown  # the end in view
     assert "succeeded" in monitor.status_html.value and "exit code 0" in monitor.status_html.value
     assert monitor.elapsed.value.startswith("ran for")
     assert monitor.kill_button.disabled
@@ -103,8 +105,22 @@ async def test_a_huge_output_keeps_only_its_tail(
     lines = monitor.log_text.splitlines()
     assert len(lines) <= 100 and len(monitor.log_text) <= 4000
     assert lines[-1] == "line 199999 " + "x" * 50
-    assert monitor.output.value.startswith("[")  # "[N earlier lines not kept]"
-    assert "earlier lines not kept" in monitor.output.value.splitlines()[0]
+    assert ">[earlier lines not shown]\n" in monitor.output.value
+
+
+async def test_a_long_running_job_shows_its_latest_output(
+    neuro: NeuroClient, api_config: ApiConfig, monitors: list[JobMonitor]
+) -> None:
+    # 5,000 lines, then a pause: the monitor starts from the last lines (logs?tail=).
+    code = "import time\nfor i in range(5000): print('epoch', i, flush=True)\ntime.sleep(60)"
+    job = neuro.run({"image": "ubuntu", "command": python(code)})
+    await wait_for(lambda: b"".join(neuro.logs(job.id, tail=1)) == b"epoch 4999\n", timeout=60)
+    monitor = watch(monitors, job, api_config, log_lines=50)
+    await wait_for(lambda: "epoch 4999" in monitor.log_text)
+    lines = monitor.log_text.splitlines()
+    assert lines[0] == "epoch 4950" and lines[-1] == "epoch 4999", lines[:3]
+    monitor.kill()
+    await wait_for(lambda: monitor.done)
 
 
 async def test_telemetry_is_plotted_while_the_job_runs(
@@ -168,3 +184,13 @@ async def test_an_unknown_job_is_said_so(api_config: ApiConfig, monitors: list[J
     assert "no-such-job" in monitor.error.value
     await wait_for(lambda: not monitor.following)
     assert monitor.done and monitor.status == ""
+
+
+async def test_changes_are_pushed_not_polled(
+    neuro: NeuroClient, api_config: ApiConfig, monitors: list[JobMonitor]
+) -> None:
+    job = neuro.run({"image": "ubuntu", "command": "sleep 1"})
+    # A poll once an hour: only GET events can tell the monitor the job ended.
+    monitor = watch(monitors, job, api_config, poll=3600)
+    await wait_for(lambda: monitor.done, timeout=30)
+    assert monitor.status == "succeeded"

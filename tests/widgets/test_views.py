@@ -31,12 +31,12 @@ def job(status: str, **fields: Any) -> Job:
 
 def test_elapsed_time_says_what_the_job_is_doing() -> None:
     now = T0 + timedelta(seconds=75)
-    assert elapsed_text(job("pending"), now) == "pending for 1m15s"
-    assert elapsed_text(job("running", started_at=at(15)), now) == "running for 1m"
+    assert elapsed_text(job("pending"), now) == "for 1m15s"
+    assert elapsed_text(job("running", started_at=at(15)), now) == "for 1m"
     finished = job("succeeded", started_at=at(1), finished_at=at(3))
     assert elapsed_text(finished, now) == "ran for 2s"
     assert elapsed_text(job("cancelled", finished_at=at(4)), now) == "ended after 4s"
-    assert elapsed_text(job("pending"), T0) == "pending for 0s"
+    assert elapsed_text(job("pending"), T0) == "for 0s"
 
 
 def test_the_badge_shows_reason_description_and_exit_code_escaped() -> None:
@@ -59,5 +59,5 @@ def test_open_url_only_while_running() -> None:
 def test_preset_labels_show_cpu_memory_gpu_and_preemptible() -> None:
     small = Preset("cpu-small", 1.0, 2 * 2**30)
     gpu = Preset("gpu-a100", 8.0, 64 * 2**30, gpu=1, gpu_model="nvidia-a100", preemptible=True)
-    assert preset_label(small) == "cpu-small: 1.0 CPU, 2.0G, no GPU"
-    assert preset_label(gpu) == "gpu-a100: 8.0 CPU, 64.0G, 1 x nvidia-a100 GPU, preemptible"
+    assert preset_label(small) == "cpu-small: 1 CPU, 2 GiB, no GPU"
+    assert preset_label(gpu) == "gpu-a100: 8 CPU, 64 GiB, 1 x nvidia-a100, preemptible"

@@ -29,8 +29,16 @@ describe('format', () => {
   it('labels presets and jobs', () => {
     expect(
       presetLabel({ name: 'gpu-small', cpu: 4, memory: 16 * 1024 ** 3, gpu: 1, gpu_model: 'A100', preemptible: true })
-    ).toBe('gpu-small — 4 CPU, 16 GiB, 1 × A100, preemptible');
+    ).toBe('gpu-small — 4 CPU, 16 GiB, 1 x A100, preemptible');
     expect(jobTitle(makeJob({ name: null }))).toBe('job-00000000');
     expect(jobTitle(makeJob())).toBe('train');
+  });
+});
+
+describe('presetLabel with the server\'s display', () => {
+  it('writes the size as the server does', () => {
+    expect(
+      presetLabel({ name: 'cpu-small', cpu: 1, memory: 2e9, gpu: 0, preemptible: false, display: '1 CPU, 1.9 GiB, no GPU' })
+    ).toBe('cpu-small — 1 CPU, 1.9 GiB, no GPU');
   });
 });

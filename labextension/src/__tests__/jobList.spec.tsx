@@ -3,7 +3,7 @@ import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
 import { JobsService } from '../api';
-import { JobList } from '../jobList';
+import { JobList, JobWhy } from '../jobList';
 import { JobsModel } from '../model';
 import { IJob, IListQuery } from '../types';
 import { fakeServer, makeJob } from './fakeServer';
@@ -109,5 +109,24 @@ describe('JobList', () => {
     model.setFilters({ search: 'zzz' });
     await render();
     expect(node.querySelector('[data-test-id="neuro-empty"]')?.textContent).toBe('No jobs match these filters.');
+  });
+});
+
+describe('JobWhy', () => {
+  it("says a failed job's reason and exit code and a pending job's wait", async () => {
+    const node = document.createElement('div');
+    const root = createRoot(node);
+    await act(async () => {
+      root.render(
+        <>
+          <JobWhy job={makeJob({ status: 'failed', reason: 'Error', exit_code: 3 })} />
+          <JobWhy job={makeJob({ status: 'pending', reason: 'Scheduling', status_description: 'waiting for 8 CPU' })} />
+          <JobWhy job={makeJob({ status: 'running' })} />
+        </>
+      );
+    });
+    const lines = Array.from(node.querySelectorAll('[data-test-id="neuro-job-why"]')).map(n => n.textContent);
+    expect(lines).toEqual(['Error, exit code 3', 'waiting: waiting for 8 CPU']);
+    root.unmount();
   });
 });

@@ -91,6 +91,23 @@ describe('JobsModel', () => {
     expect(service.queries.length).toBeGreaterThan(asked);
   });
 
+  it('narrows the list as soon as a filter is typed', async () => {
+    const other = makeJob({
+      id: 'job-00000000-0000-4000-8000-000000000002',
+      name: 'other',
+      command: 'python eval.py'
+    });
+    service.answers.push([makeJob(), other]);
+    await model.refresh();
+    const asked = service.queries.length;
+    model.setFilters({ search: 'EVAL' });
+    // Before the server is asked: the list as loaded, filtered here.
+    expect(service.queries).toHaveLength(asked);
+    expect(model.jobs.map(j => j.name)).toEqual(['other']);
+    model.setFilters({ search: '' });
+    expect(model.jobs.map(j => j.name)).toEqual(['train', 'other']);
+  });
+
   it('switches views', () => {
     model.view = { kind: 'detail', jobId: 'job-1' };
     expect(model.view).toEqual({ kind: 'detail', jobId: 'job-1' });

@@ -434,6 +434,7 @@ class KubernetesBackend(KubernetesConfig):
         follow: bool = False,
         since: datetime | None = None,
         timestamps: bool = False,
+        tail: int | None = None,
     ) -> AsyncIterator[bytes]:
         """The job's archived output (see :func:`..logs.read_log`), followed until archived."""
         return read_log(
@@ -441,6 +442,7 @@ class KubernetesBackend(KubernetesConfig):
             follow=follow,
             since=since,
             timestamps=timestamps,
+            tail=tail,
             is_done=lambda: self._log_done(job),
             poll_interval=1.0,
             nap=lambda seconds: self._nap(job.id, seconds),

@@ -186,6 +186,10 @@ class LocalBackend(LoggingConfigurable):
     def _workdir(self, spec: JobSpec) -> str:
         return spec.workdir or str(self.default_workdir)
 
+    def preset_refusal(self, preset: Preset) -> str | None:
+        """Why ``preset`` can never run on this machine, or None if it can."""
+        return too_big(preset, self._total())
+
     def check(self, owner: str, spec: JobSpec, preset: Preset) -> None:
         """Refuse a job this machine can never run.
 
@@ -533,6 +537,7 @@ class LocalBackend(LoggingConfigurable):
         follow: bool = False,
         since: datetime | None = None,
         timestamps: bool = False,
+        tail: int | None = None,
     ) -> AsyncIterator[bytes]:
         """The job's output as written; see :func:`.logs.read_log`."""
         job_dir = self._dir(job)
@@ -541,16 +546,20 @@ class LocalBackend(LoggingConfigurable):
             follow=follow,
             since=since,
             timestamps=timestamps,
+            tail=tail,
             is_done=lambda: self._output_done(job, job_dir),
             nap=lambda seconds: self._nap(job.id, seconds),
         )
 
-    def log_regions(self, job: Job, *, follow: bool = False) -> AsyncIterator[LogChunk]:
+    def log_regions(
+        self, job: Job, *, follow: bool = False, tail: int | None = None
+    ) -> AsyncIterator[LogChunk]:
         """The job's output as regions of its log file, for ``sendfile``."""
         job_dir = self._dir(job)
         return read_log_regions(
             job_dir.path,
             follow=follow,
+            tail=tail,
             is_done=lambda: self._output_done(job, job_dir),
             nap=lambda seconds: self._nap(job.id, seconds),
         )

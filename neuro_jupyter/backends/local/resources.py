@@ -55,7 +55,10 @@ def too_big(preset: Preset, total: Offer) -> str | None:
     fits_cpu = preset.cpu <= total.cpu
     if fits_cpu and preset.memory <= total.memory and preset.gpu <= len(total.gpus):
         return None
+    offers = size_text(total.cpu, total.memory, len(total.gpus))
+    if preset.gpu and not total.gpus:
+        offers += ", no GPU"  # say it: "needs 1 GPU; offers 2 CPU, 23.5 GiB" hid it (issue 12)
     return (
         f"preset {preset.name} needs {size_text(preset.cpu, preset.memory, preset.gpu)}; "
-        f"this machine offers {size_text(total.cpu, total.memory, len(total.gpus))}"
+        f"this machine offers {offers}"
     )

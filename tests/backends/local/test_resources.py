@@ -37,4 +37,8 @@ def test_too_big() -> None:
     assert too_big(Preset("huge", 8, GiB, gpu=4), MACHINE) == (
         "preset huge needs 8 CPU, 1.0 GiB, 4 GPU; this machine offers 4 CPU, 16.0 GiB, 2 GPU"
     )
+    # A machine without GPUs says so when a GPU is asked for.
+    assert too_big(Preset("gpu", 1, GiB, gpu=1), Offer(2, 16 * GiB, ())) == (
+        "preset gpu needs 1 CPU, 1.0 GiB, 1 GPU; this machine offers 2 CPU, 16.0 GiB, no GPU"
+    )
     assert size_text(0.5, GiB // 2, 0) == "0.5 CPU, 0.5 GiB"
