@@ -4,7 +4,9 @@
 - :mod:`.identity`: the hub's login for it (HubOAuth, tokens, scopes, groups).
 - :mod:`.relay`: users' servers pass ``neuro/api`` to it, as their owner.
 - :mod:`.kubespawner`: ``NeuroSpawner``, users' servers as pods on the jobs'
-  presets (:mod:`.presets`: which presets a user may pick).
+  presets; :mod:`.jobspawner`: ``NeuroJobSpawner``, users' servers as jobs
+  (one machine); :mod:`.presets`: what both share (the rule is
+  :mod:`neuro_jupyter.jobs.preset_choice`).
 """
 
 from __future__ import annotations

@@ -26,12 +26,11 @@ from typing import Any
 import httpx
 from jupyterhub.spawner import Spawner
 from jupyterhub.utils import random_port
-from traitlets import Dict, Float, List, Unicode, default
+from traitlets import Float, Unicode, default
 
-from ..config import NeuroJobs
 from ..jobs.errors import InvalidSpec
-from ..jobs.model import Preset
-from .presets import allowed_presets, choose_preset, preset_label
+from ..jobs.preset_choice import choose_preset, preset_label
+from .presets import PresetChoice
 
 __all__ = ["SERVER_TAG", "NeuroJobSpawner"]
 
@@ -39,19 +38,13 @@ SERVER_TAG = "jupyterhub:server"
 SERVER_NAME = "jupyterhub-server"
 
 
-class NeuroJobSpawner(Spawner):  # type: ignore[misc]
+class NeuroJobSpawner(PresetChoice, Spawner):  # type: ignore[misc]
     """Users' notebook servers as jobs of the hub's jobs service (local backend)."""
 
     jobs_service_url = Unicode(
         "http://127.0.0.1:10101/services/neuro/api/v1/",
         config=True,
         help="The jobs service's REST API as the hub reaches it.",
-    )
-    preset_groups = Dict(
-        value_trait=List(),
-        config=True,
-        help="""Presets kept to members of hub groups: {"ml": ["gpu-small"]}.
-        Presets no group names are everyone's; hub admins may pick any.""",
     )
     home_dir_template = Unicode(
         "/tmp/{username}",
@@ -64,16 +57,6 @@ class NeuroJobSpawner(Spawner):  # type: ignore[misc]
     _waiting = ""
 
     # -- presets ------------------------------------------------------------
-
-    def presets(self) -> list[Preset]:
-        """``c.NeuroJobs.presets`` (the jobs service reads the same config)."""
-        return NeuroJobs(parent=self).configured_presets()
-
-    def allowed(self) -> list[Preset]:
-        """The presets this spawner's user may pick."""
-        groups = [group.name for group in getattr(self.user, "groups", [])]
-        admin = bool(getattr(self.user, "admin", False))
-        return allowed_presets(self.presets(), self.preset_groups, groups, admin=admin)
 
     @default("options_form")
     def _default_options_form(self) -> str:

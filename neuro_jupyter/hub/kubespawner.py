@@ -22,15 +22,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubespawner import KubeSpawner
-from traitlets import Dict, Float, List, default
+from traitlets import Float, default
 from traitlets.config import Config
 
 from ..backends.kubernetes.config import KubernetesConfig
 from ..backends.kubernetes.pods import Placement, preset_placement
-from ..config import NeuroJobs
 from ..jobs.errors import InvalidSpec
 from ..jobs.model import Preset
-from .presets import allowed_presets, choose_preset, preset_label
+from ..jobs.preset_choice import choose_preset, preset_label
+from .presets import PresetChoice
 
 __all__ = ["PRESET_TRAITS", "NeuroSpawner", "why_it_cannot_start"]
 
@@ -87,16 +87,8 @@ def why_it_cannot_start(pod: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-class NeuroSpawner(KubeSpawner):  # type: ignore[misc]
+class NeuroSpawner(PresetChoice, KubeSpawner):  # type: ignore[misc]
     """KubeSpawner on presets: the spawn form lists the presets this user may pick."""
-
-    preset_groups = Dict(
-        value_trait=List(),
-        config=True,
-        help="""Presets kept to members of hub groups: {"ml": ["gpu-small",
-        "gpu-large"]}. Presets no group names are everyone's; hub admins may
-        pick any.""",
-    )
 
     fail_early = Float(
         1.0,
@@ -113,7 +105,6 @@ class NeuroSpawner(KubeSpawner):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.neuro = NeuroJobs(parent=self)
         # The backend's traits (c.KubernetesBackend.*) say how this cluster's
         # nodes are labelled and tainted; the spawner reads the same.
         merged = Config()
@@ -123,16 +114,6 @@ class NeuroSpawner(KubeSpawner):  # type: ignore[misc]
         self._configured = {name: copy.deepcopy(getattr(self, name)) for name in PRESET_TRAITS}
 
     # -- which presets ------------------------------------------------------
-
-    def presets(self) -> list[Preset]:
-        """Every preset of the hub (``c.NeuroJobs.presets``)."""
-        return self.neuro.configured_presets()
-
-    def allowed(self) -> list[Preset]:
-        """The presets this spawner's user may pick."""
-        groups = [group.name for group in getattr(self.user, "groups", [])]
-        admin = bool(getattr(self.user, "admin", False))
-        return allowed_presets(self.presets(), self.preset_groups, groups, admin=admin)
 
     def _profiles(self, spawner: Any = None) -> list[dict[str, Any]]:
         return [

@@ -1,71 +1,41 @@
-"""Which presets a hub user may place a notebook server on, and how they read. Pure.
+"""What both spawners share: the hub's presets and which of them a user may pick.
 
-One preset list (``c.NeuroJobs.presets``) sizes jobs and notebook servers
-alike. ``c.NeuroSpawner.preset_groups`` keeps some presets to members of hub
-groups (``{"ml": ["gpu-small", "gpu-large"]}``); presets no group names are
-everyone's, and hub admins may pick any.
+The rule itself is the domain's (:mod:`neuro_jupyter.jobs.preset_choice`);
+this mixin gives it a spawner's configuration and user.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
-from ..jobs.errors import InvalidSpec
+from traitlets import Dict, HasTraits, List
+
+from ..config import NeuroJobs
 from ..jobs.model import Preset
+from ..jobs.preset_choice import allowed_presets
 
-__all__ = ["allowed_presets", "choose_preset", "preset_label"]
-
-
-def preset_label(preset: Preset) -> str:
-    """``gpu-small — 7 CPU · 57 GB · 1× V100 · preemptible``: a preset in one line."""  # noqa: RUF002
-    parts = [f"{preset.cpu:g} CPU", f"{preset.memory / 10**9:.3g} GB"]
-    if preset.gpu:
-        model = f" {preset.gpu_model}" if preset.gpu_model else " GPU"
-        parts.append(f"{preset.gpu}\u00d7{model}")  # the multiplication sign
-    if preset.preemptible:
-        parts.append("preemptible")
-    return f"{preset.name} — {' · '.join(parts)}"
+__all__ = ["PresetChoice"]
 
 
-def allowed_presets(
-    presets: Sequence[Preset],
-    preset_groups: Mapping[str, Collection[str]],
-    groups: Collection[str],
-    *,
-    admin: bool = False,
-) -> list[Preset]:
-    """The presets, in their order, that a user in ``groups`` may pick.
+class PresetChoice(HasTraits):  # type: ignore[misc]
+    """``c.NeuroJobs.presets`` for a spawner, filtered by ``preset_groups``."""
 
-    A preset named under any group of ``preset_groups`` is for members of
-    those groups only; the rest are for everyone; admins get all.
-    """
-    if admin:
-        return list(presets)
-    kept: dict[str, set[str]] = {}
-    for group, names in preset_groups.items():
-        for name in names:
-            kept.setdefault(name, set()).add(group)
-    return [p for p in presets if p.name not in kept or kept[p.name] & set(groups)]
+    preset_groups = Dict(
+        value_trait=List(),
+        config=True,
+        help="""Presets kept to members of hub groups: {"ml": ["gpu-small",
+        "gpu-large"]}. Presets no group names are everyone's; hub admins may
+        pick any.""",
+    )
 
+    user: Any
 
-def choose_preset(name: object, allowed: Sequence[Preset], presets: Sequence[Preset]) -> Preset:
-    """The preset a spawn asked for, if this user may have it; the first allowed by default.
+    def presets(self) -> list[Preset]:
+        """Every preset of the hub (``c.NeuroJobs.presets``; the jobs service reads the same)."""
+        return NeuroJobs(parent=self).configured_presets()
 
-    Raises:
-        InvalidSpec: ``preset``: an unknown preset, one this user may not
-            pick (naming it), or none allowed at all.
-    """
-    if not allowed:
-        raise InvalidSpec("preset", "no preset is available to you on this hub")
-    if name is None or name == "":
-        return allowed[0]
-    if not isinstance(name, str):
-        raise InvalidSpec("preset", f"preset must be a name, not {type(name).__name__}")
-    name = name.strip()
-    for preset in allowed:
-        if preset.name == name:
-            return preset
-    choices = ", ".join(p.name for p in allowed)
-    if any(p.name == name for p in presets):
-        raise InvalidSpec("preset", f"preset {name!r} is not available to you: pick {choices}")
-    raise InvalidSpec("preset", f"unknown preset {name!r}: pick {choices}")
+    def allowed(self) -> list[Preset]:
+        """The presets this spawner's user may pick."""
+        groups = [group.name for group in getattr(self.user, "groups", [])]
+        admin = bool(getattr(self.user, "admin", False))
+        return allowed_presets(self.presets(), self.preset_groups, groups, admin=admin)

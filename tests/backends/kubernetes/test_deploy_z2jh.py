@@ -14,7 +14,7 @@ import yaml
 from traitlets.config import Config
 
 from neuro_jupyter.config import NeuroJobs
-from neuro_jupyter.hub.presets import allowed_presets
+from neuro_jupyter.jobs.preset_choice import allowed_presets
 
 from .schema import check_metadata, validate_strict
 

@@ -1,11 +1,11 @@
-"""neuro_jupyter/hub/presets.py: which presets a hub user may pick, and their labels."""
+"""neuro_jupyter/jobs/preset_choice.py: which presets a hub user may pick, and their labels."""
 
 from __future__ import annotations
 
 import pytest
 
-from neuro_jupyter.hub.presets import allowed_presets, choose_preset, preset_label
 from neuro_jupyter.jobs.errors import InvalidSpec
+from neuro_jupyter.jobs.preset_choice import allowed_presets, choose_preset, preset_label
 from neuro_jupyter.jobs.presets import parse_preset
 
 PRESETS = [
