@@ -48,7 +48,7 @@ class JobRows(widgets.GridBox):  # type: ignore[misc]
         on_open: called with the id of the job whose row was clicked.
     """
 
-    def __init__(self, on_open: Callable[[str], None]) -> None:
+    def __init__(self, on_open: Callable[[str], object]) -> None:
         super().__init__(layout=widgets.Layout(grid_gap="0 8px", align_items="center"))
         self.add_class("neuro-jobrows")
         self._on_open = on_open
