@@ -113,7 +113,7 @@ export function RowActions(props: {
         onOpen(job)
       )}
       {serving(job) &&
-        button('neuro-job-open-url', 'Open URL', job.http_url ?? '', () =>
+        button('neuro-job-open-url', 'URL', `Open ${job.http_url ?? ''}`, () =>
           window.open(job.http_url ?? '', '_blank', 'noopener')
         )}
       {isLive(job.status) &&

@@ -106,7 +106,7 @@ def test_a_rows_actions_show_on_hover_and_in_its_context_menu(
     expect(actions).to_be_hidden()
     row(page, "act-web").hover()
     expect(actions).to_be_visible()
-    expect(actions.locator("button")).to_have_text(["Open", "Open URL", "Kill"])
+    expect(actions.locator("button")).to_have_text(["Open", "URL", "Kill"])
     shots("hover-actions")
     row(page, "act-done").hover()
     expect(actions).to_be_hidden()

@@ -109,7 +109,7 @@ describe('JobList', () => {
     const [live, done] = Array.from(node.querySelectorAll('[data-test-id="neuro-job-row"]')) as HTMLElement[];
     const buttons = (row: HTMLElement) =>
       Array.from(row.querySelectorAll('[data-test-id="neuro-job-actions"] button')).map(b => b.textContent);
-    expect(buttons(live)).toEqual(['Open', 'Open URL', 'Kill']);
+    expect(buttons(live)).toEqual(['Open', 'URL', 'Kill']);
     expect(buttons(done)).toEqual(['Open']);
     expect(live.dataset.httpUrl).toBe('http://x/');
     expect(done.dataset.httpUrl).toBeUndefined();
