@@ -15,14 +15,20 @@ headless Chromium (Playwright), as the UI tests drive them.
 3. A 200 MB log: opening the job's page → its last line shown in the Log tab.
 
     .venv/bin/python benchmarks/bench_sidebar.py [--changes 50] [--filters 20] [--log-mb 200]
+        [--only filter --before DIR]
 
 Set ``JUPYTER_PATH`` to a folder whose ``labextensions/neuro-jupyter`` is the
-build to measure, if it is not the environment's own.
+build to measure, if it is not the environment's own. ``--before DIR`` (a
+folder holding ``labextensions/neuro-jupyter``: an earlier build) measures the
+filter with that build too, in the same run, on the same registry: a lab with
+the earlier build, then one with the build measured, alternating ``--rounds``
+times.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -140,7 +146,7 @@ def filter_time(page: Any, search: Any, seed: int) -> float:
     return end - start
 
 
-def bench_filter(page: Any, filters: int) -> None:
+def bench_filter(page: Any, filters: int, label: str = "") -> None:
     search = page.locator('[data-test-id="neuro-filter-search"]')
     # The sidebar loads the newest 200: bulk-4999..4800 are in it, older ones
     # come from the server's answer to the new filter.
@@ -149,9 +155,9 @@ def bench_filter(page: Any, filters: int) -> None:
     rows = page.evaluate(
         "() => document.querySelectorAll('[data-test-id=\"neuro-job-row\"]').length"
     )
-    for label, times in (("a job in the loaded 200", loaded), ("an older job", older)):
+    for what, times in (("a job in the loaded 200", loaded), ("an older job", older)):
         print(
-            f"sidebar filter, 5,000 jobs, {label}: n={len(times)}"
+            f"{label}sidebar filter, 5,000 jobs, {what}: n={len(times)}"
             f" p50={statistics.median(times):.0f} ms max={max(times):.0f} ms"
             f" (typing to the updated list; rows rendered after the last: {rows})"
         )
@@ -218,13 +224,45 @@ def bench_log(page: Any, lab: LabServer, size_mb: int) -> None:
     )
 
 
+def compare_filter(before: Path, filters: int, rounds: int) -> None:
+    """The filter benchmark with the earlier build and this one, on one registry."""
+    chromium = chromium_path()
+    assert chromium, "apt-get install chromium"
+    builds = {"before": str(before), "after": os.environ.get("JUPYTER_PATH", "")}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        filled = False
+        for _ in range(rounds):
+            for label, path in builds.items():
+                lab = LabServer(Path(tmp))
+                lab.env = {**(lab.env or {}), "JUPYTER_PATH": path}
+                lab.start()
+                try:
+                    if not filled:
+                        fill_registry(lab, 5000)
+                        filled = True
+                    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+                    page.set_default_timeout(60_000)
+                    open_lab(page, lab)
+                    bench_filter(page, filters, f"[{label}] ")
+                    page.context.close()
+                finally:
+                    lab.stop()
+        browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--changes", type=int, default=50)
     parser.add_argument("--filters", type=int, default=20)
     parser.add_argument("--log-mb", type=int, default=200)
     parser.add_argument("--only", choices=["changes", "filter", "log"])
+    parser.add_argument("--before", type=Path, help="JUPYTER_PATH of an earlier build")
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
+    if args.before is not None:
+        compare_filter(args.before, args.filters, args.rounds)
+        return
     chromium = chromium_path()
     assert chromium, "apt-get install chromium"
     with tempfile.TemporaryDirectory() as tmp:

@@ -471,15 +471,40 @@ class JobService:
         since: datetime | None = None,
         timestamps: bool = False,
         tail: int | None = None,
+        start: int | None = None,
     ) -> AsyncIterator[LogChunk]:
         """As :meth:`logs`, with file regions where the backend's logs are files.
 
         For senders that can pass a file straight to a socket (the REST API).
+        ``start`` (a byte offset from :meth:`log_start`) replaces ``tail``.
         """
         job = self.resolve(user, ref, "logs")
         if isinstance(self.backend, ZeroCopyLogs) and since is None and not timestamps:
-            return self.backend.log_regions(job, follow=follow, tail=tail)
+            return self.backend.log_regions(job, follow=follow, tail=tail, start=start)
         return self.backend.logs(job, follow=follow, since=since, timestamps=timestamps, tail=tail)
+
+    async def log_start(self, user: str, ref: str, tail: int | None) -> int | None:
+        """The byte offset a read of the log from its last ``tail`` lines
+        starts at, for paging back (:meth:`log_part`); None where the
+        backend's logs are not files (a cluster's)."""
+        job = self.resolve(user, ref, "logs")
+        if not isinstance(self.backend, ZeroCopyLogs):
+            return None
+        return await asyncio.to_thread(self.backend.log_start, job, tail)
+
+    async def log_part(self, user: str, ref: str, before: int, limit: int) -> tuple[int, bytes]:
+        """Up to ``limit`` bytes of the log ending at byte ``before``, from a
+        line's start, and the offset they start at (issue 12: a page shows
+        the tail first and earlier parts as the reader scrolls up). Read in a
+        worker thread; ``limit`` as :func:`~.jobs.query.parse_log_part` bounds it.
+
+        Raises:
+            InvalidSpec: ``before``: the backend's logs are not files (a cluster's).
+        """
+        job = self.resolve(user, ref, "logs")
+        if not isinstance(self.backend, ZeroCopyLogs):
+            raise InvalidSpec("before", "this backend's logs cannot be read by offset; use tail")
+        return await asyncio.to_thread(self.backend.log_part, job, before, limit)
 
     def telemetry(
         self, user: str, ref: str, interval: float = 1.0

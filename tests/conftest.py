@@ -113,7 +113,8 @@ def openapi_checker() -> OpenAPIChecker:
 
 @pytest.fixture
 def api(jp_fetch: Any, jp_base_url: str, openapi_checker: OpenAPIChecker) -> Api:
-    """Call the REST API as a user; every answer is checked against openapi.yaml."""
+    """Call the REST API as a user; every answer is checked against openapi.yaml.
+    The body parsed, or ``raw`` bytes, or with ``whole`` the response itself."""
 
     async def call(
         method: str,
@@ -124,6 +125,7 @@ def api(jp_fetch: Any, jp_base_url: str, openapi_checker: OpenAPIChecker) -> Api
         params: dict[str, Any] | None = None,
         raw: bool = False,
         headers: dict[str, str] | None = None,
+        whole: bool = False,
     ) -> tuple[int, Any]:
         token = {"alice": ALICE_TOKEN, "bob": BOB_TOKEN}.get(user, user)
         kwargs: dict[str, Any] = {
@@ -142,6 +144,8 @@ def api(jp_fetch: Any, jp_base_url: str, openapi_checker: OpenAPIChecker) -> Api
         parts = ["neuro", "api", "v1", *path.split("/")]
         response: HTTPResponse = await jp_fetch(*parts, **kwargs)
         openapi_checker.check(method, f"{jp_base_url}neuro/api/v1/{path}", response, kwargs)
+        if whole:  # the response itself, headers and all
+            return response.code, response
         if raw:
             return response.code, response.body
         data = json.loads(response.body) if response.body else None

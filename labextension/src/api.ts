@@ -344,7 +344,12 @@ export class JobsService {
     ref: string,
     onText: (text: string) => void,
     signal?: AbortSignal,
-    options: { follow?: boolean; tail?: number } = {}
+    options: {
+      follow?: boolean;
+      tail?: number;
+      /** Told the byte offset the stream starts at (`X-Log-Start`), or null. */
+      onStart?: (start: number | null) => void;
+    } = {}
   ): Promise<void> {
     const query = new URLSearchParams({
       follow: String(options.follow ?? true)
@@ -352,7 +357,38 @@ export class JobsService {
     if (options.tail !== undefined) {
       query.set('tail', String(options.tail));
     }
-    await this._stream(`jobs/${enc(ref)}/logs`, query, onText, signal);
+    await this._stream(
+      `jobs/${enc(ref)}/logs`,
+      query,
+      onText,
+      signal,
+      {},
+      response => options.onStart?.(logStart(response))
+    );
+  }
+
+  /**
+   * The part of a job's log that ends at byte `before` (at most
+   * `limitBytes`, from a line's start) and the offset it starts at
+   * (`logs?before=`, issue 12).
+   */
+  async logPart(
+    ref: string,
+    before: number,
+    limitBytes?: number
+  ): Promise<{ start: number; text: string }> {
+    const query = new URLSearchParams({ before: String(before) });
+    if (limitBytes !== undefined) {
+      query.set('limit_bytes', String(limitBytes));
+    }
+    const response = await requestRaw(
+      this.serverSettings,
+      `jobs/${enc(ref)}/logs`,
+      {},
+      query
+    );
+    const text = await response.text();
+    return { start: logStart(response) ?? 0, text };
   }
 
   /**
@@ -376,7 +412,8 @@ export class JobsService {
     query: URLSearchParams | undefined,
     onText: (text: string) => void,
     signal?: AbortSignal,
-    headers: Record<string, string> = {}
+    headers: Record<string, string> = {},
+    onResponse?: (response: Response) => void
   ): Promise<void> {
     try {
       const response = await requestRaw(
@@ -385,6 +422,7 @@ export class JobsService {
         { signal, headers },
         query
       );
+      onResponse?.(response);
       const decoder = new TextDecoder();
       if (!response.body) {
         onText(await response.text());
@@ -405,6 +443,12 @@ export class JobsService {
       }
     }
   }
+}
+
+/** `X-Log-Start`: where in the log an answer starts; null when not said. */
+function logStart(response: Response): number | null {
+  const value = response.headers.get('X-Log-Start');
+  return value !== null && /^\d+$/.test(value) ? Number(value) : null;
 }
 
 function enc(ref: string): string {

@@ -8,10 +8,12 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
+  Clipboard,
   ICommandPalette,
   showErrorMessage,
   WidgetTracker
 } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { JobsService } from './api';
@@ -19,7 +21,7 @@ import { JobEvents } from './events';
 import { JobPage } from './jobPage';
 import { JobsModel } from './model';
 import { NeuroSidebar } from './sidebar';
-import { IJob } from './types';
+import { IJob, isLive, JobStatus } from './types';
 
 /** The commands, in one `neuro:` namespace. */
 export namespace CommandIDs {
@@ -30,7 +32,13 @@ export namespace CommandIDs {
   export const kill = 'neuro:kill';
   export const rerun = 'neuro:rerun';
   export const shell = 'neuro:shell';
+  export const openUrl = 'neuro:open-url';
+  export const copyId = 'neuro:copy-id';
+  export const copyUrl = 'neuro:copy-url';
 }
+
+/** The sidebar's job rows, which the context menu's items are for. */
+const ROW_SELECTOR = '.neuro-JobRow[data-job-id]';
 
 /**
  * The shell a Shell button opens: bash where the job has it, else sh. The
@@ -56,7 +64,9 @@ function activate(
   // One push stream for the list and every job page (issue 12).
   const events = new JobEvents(service);
   events.start();
-  const sidebar = new NeuroSidebar({ service, events });
+  // Under a hub the page names its user: others' shared jobs say whose.
+  const me = PageConfig.getOption('hubUser') || null;
+  const sidebar = new NeuroSidebar({ service, events, me });
   const { model, actions } = sidebar;
 
   app.shell.add(sidebar, 'left', { rank: 250 });
@@ -86,11 +96,18 @@ function activate(
       .catch(reason => console.warn('neuro-jupyter: no settings', reason));
   }
 
+  /** The row a context menu was opened on, if it was. */
+  const clickedRow = (): HTMLElement | undefined =>
+    app.contextMenuHitTest(node => node.matches(ROW_SELECTOR));
+  /** The job a command is for: its `id` argument, else the clicked row's. */
+  const jobIdOf = (args: { id?: unknown }): string =>
+    args.id !== undefined ? String(args.id) : clickedRow()?.dataset.jobId ?? '';
+
   const withJob =
     (title: string, run: (job: IJob) => Promise<unknown>) =>
     async (args: { id?: unknown }) => {
       try {
-        await run(await service.getJob(String(args.id)));
+        await run(await service.getJob(jobIdOf(args)));
       } catch (error) {
         await showErrorMessage(title, error as Error);
       }
@@ -146,8 +163,24 @@ function activate(
   commands.addCommand(CommandIDs.open, {
     label: 'Open Neuro Job',
     execute: args => {
-      openPage(String(args.id));
+      openPage(jobIdOf(args));
     }
+  });
+  // The row's context menu (issue 12): open, open URL, kill, rerun, copy.
+  const rowUrl = () => clickedRow()?.dataset.httpUrl ?? '';
+  commands.addCommand(CommandIDs.openUrl, {
+    label: 'Open Job URL',
+    isVisible: () => !!rowUrl(),
+    execute: () => void window.open(rowUrl(), '_blank', 'noopener')
+  });
+  commands.addCommand(CommandIDs.copyId, {
+    label: 'Copy Job Id',
+    execute: args => Clipboard.copyToSystem(jobIdOf(args))
+  });
+  commands.addCommand(CommandIDs.copyUrl, {
+    label: 'Copy Job URL',
+    isVisible: () => !!rowUrl(),
+    execute: () => Clipboard.copyToSystem(rowUrl())
   });
   commands.addCommand(CommandIDs.shell, {
     label: 'Shell in Neuro Job',
@@ -167,12 +200,27 @@ function activate(
   });
   commands.addCommand(CommandIDs.kill, {
     label: 'Kill Neuro Job',
+    // From a row: only while the job is live (the list says so).
+    isEnabled: args => {
+      const status = args.id === undefined ? clickedRow()?.dataset.status : undefined;
+      return status === undefined || isLive(status as JobStatus);
+    },
     execute: withJob('Cannot kill the job', job => actions.kill(job))
   });
   commands.addCommand(CommandIDs.rerun, {
     label: 'Rerun Neuro Job',
     execute: withJob('Cannot rerun the job', job => actions.rerun(job))
   });
+  [
+    CommandIDs.open,
+    CommandIDs.openUrl,
+    CommandIDs.kill,
+    CommandIDs.rerun,
+    CommandIDs.copyId,
+    CommandIDs.copyUrl
+  ].forEach((command, rank) =>
+    app.contextMenu.addItem({ command, selector: ROW_SELECTOR, rank })
+  );
   if (palette) {
     for (const command of [CommandIDs.show, CommandIDs.refresh, CommandIDs.launch]) {
       palette.addItem({ command, category: 'Neuro Jobs' });

@@ -8,7 +8,7 @@ import { JobsService, NeuroAPIError } from './api';
 import { JobEvents } from './events';
 import { dateTime, duration, jobTitle } from './format';
 import { ErrorBanner, JobLink, StatusBadge } from './jobList';
-import { LogBuffer } from './logText';
+import { useLogStream } from './logStream';
 import { IJob, isLive } from './types';
 
 /** How often an open job's record is refreshed while not pushed, in ms. */
@@ -95,60 +95,6 @@ export function useJob(
     }
   }, []);
   return { job, error, reload };
-}
-
-/** The job's output, followed while it runs, `\r` applied. */
-export function useLog(
-  service: JobsService,
-  jobId: string,
-  started: boolean
-): { text: string; error: string | null; following: boolean } {
-  const [text, setText] = React.useState('');
-  const [error, setError] = React.useState<string | null>(null);
-  const [following, setFollowing] = React.useState(false);
-  React.useEffect(() => {
-    setText('');
-    setError(null);
-    if (!started) {
-      return;
-    }
-    const buffer = new LogBuffer();
-    const abort = new AbortController();
-    let timer = 0;
-    const flush = () => {
-      timer = 0;
-      setText(buffer.text);
-    };
-    setFollowing(true);
-    service
-      .streamLogs(
-        jobId,
-        chunk => {
-          buffer.append(chunk);
-          if (!timer) {
-            timer = window.setTimeout(flush, 100);
-          }
-        },
-        abort.signal
-      )
-      .catch((err: Error) => {
-        if (!abort.signal.aborted) {
-          setError(err.message);
-        }
-      })
-      .finally(() => {
-        if (!abort.signal.aborted) {
-          window.clearTimeout(timer);
-          flush();
-          setFollowing(false);
-        }
-      });
-    return () => {
-      abort.abort();
-      window.clearTimeout(timer);
-    };
-  }, [service, jobId, started]);
-  return { text, error, following };
 }
 
 function Field(props: {
@@ -311,7 +257,7 @@ export function JobDetail(props: {
   const { service, jobId, actions } = props;
   const { job, error, reload } = useJob(service, jobId, props.events ?? null);
   const started = !!job && (job.started_at !== null || !isLive(job.status));
-  const log = useLog(service, jobId, started);
+  const log = useLogStream(service, jobId, started);
   const [busy, setBusy] = React.useState(false);
   const [actionError, setActionError] = React.useState<string | null>(null);
 

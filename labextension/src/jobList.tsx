@@ -5,7 +5,7 @@ import * as React from 'react';
 
 import { jobTitle, timeAgo } from './format';
 import { JobsModel } from './model';
-import { IJob } from './types';
+import { IJob, isLive } from './types';
 
 /** A job's status as a coloured badge. */
 export function StatusBadge(props: { job: IJob }): JSX.Element {
@@ -66,14 +66,81 @@ export function JobWhy(props: { job: IJob }): JSX.Element | null {
   );
 }
 
+/** What a row's hover buttons do (issue 12); Open is the row's click. */
+export interface IRowActions {
+  /** Ask, then kill the job. */
+  kill?: (job: IJob) => void;
+}
+
+/** Whether the job's Http URL answers now. */
+export function serving(job: IJob): boolean {
+  return !!job.http_url && job.status === 'running';
+}
+
+/**
+ * The buttons a row shows while hovered or focused (issue 12): its page,
+ * Open URL while it serves, Kill while it is live. The same as the row's
+ * context menu, one click away.
+ */
+export function RowActions(props: {
+  job: IJob;
+  onOpen: (job: IJob) => void;
+  actions: IRowActions;
+}): JSX.Element {
+  const { job, onOpen, actions } = props;
+  const button = (
+    testId: string,
+    label: string,
+    title: string,
+    run: () => void,
+    warn = false
+  ) => (
+    <button
+      className={`jp-Button jp-mod-minimal neuro-JobRow-action${warn ? ' neuro-mod-warn' : ''}`}
+      data-test-id={testId}
+      title={title}
+      onClick={event => {
+        event.stopPropagation();
+        run();
+      }}
+    >
+      {label}
+    </button>
+  );
+  return (
+    <div className="neuro-JobRow-actions" data-test-id="neuro-job-actions">
+      {button('neuro-job-open-page', 'Open', `Open ${jobTitle(job)}'s page`, () =>
+        onOpen(job)
+      )}
+      {serving(job) &&
+        button('neuro-job-open-url', 'URL', `Open ${job.http_url ?? ''}`, () =>
+          window.open(job.http_url ?? '', '_blank', 'noopener')
+        )}
+      {isLive(job.status) &&
+        actions.kill &&
+        button(
+          'neuro-job-kill',
+          'Kill',
+          `Kill ${jobTitle(job)}`,
+          () => actions.kill!(job),
+          true
+        )}
+    </div>
+  );
+}
+
 /** One job: status, name, preset, image, when, and its Http URL. */
 export function JobRow(props: {
   job: IJob;
   now: number;
   onOpen: (job: IJob) => void;
+  actions?: IRowActions;
+  /** Who "you" are: another owner's job says whose it is. */
+  me?: string | null;
 }): JSX.Element {
   const { job, now, onOpen } = props;
   const open = () => onOpen(job);
+  const theirs = !!props.me && job.owner !== props.me;
   return (
     <li
       className="neuro-JobRow"
@@ -81,6 +148,7 @@ export function JobRow(props: {
       data-job-id={job.id}
       data-job-name={job.name ?? ''}
       data-status={job.status}
+      data-http-url={serving(job) ? job.http_url ?? '' : undefined}
       tabIndex={0}
       title={`${job.id}\n${job.command}`}
       onClick={open}
@@ -95,6 +163,15 @@ export function JobRow(props: {
         <span className="neuro-JobRow-name" data-test-id="neuro-job-name">
           {jobTitle(job)}
         </span>
+        {theirs && (
+          <span
+            className="neuro-JobRow-owner"
+            data-test-id="neuro-job-owner"
+            title={`Shared with you by ${job.owner}`}
+          >
+            by {job.owner}
+          </span>
+        )}
         <span
           className="neuro-JobRow-when"
           data-test-id="neuro-job-when"
@@ -121,22 +198,12 @@ export function JobRow(props: {
         </div>
       )}
       <JobWhy job={job} />
-      {job.http_url && job.status === 'running' && (
+      {serving(job) && (
         <div className="neuro-JobRow-open">
-          <button
-            className="jp-Button jp-mod-styled jp-mod-minimal"
-            data-test-id="neuro-job-open-url"
-            title={job.http_url}
-            onClick={event => {
-              event.stopPropagation();
-              window.open(job.http_url ?? '', '_blank', 'noopener');
-            }}
-          >
-            Open
-          </button>
           <JobLink url={job.http_url} />
         </div>
       )}
+      <RowActions job={job} onOpen={onOpen} actions={props.actions ?? {}} />
     </li>
   );
 }
@@ -208,6 +275,9 @@ export function ErrorBanner(props: {
 export function JobList(props: {
   model: JobsModel;
   onOpen: (job: IJob) => void;
+  actions?: IRowActions;
+  /** Who "you" are, if known: others' jobs say "by OWNER". */
+  me?: string | null;
   now?: number;
 }): JSX.Element {
   const { model, onOpen } = props;
@@ -231,7 +301,14 @@ export function JobList(props: {
         data-loading={model.loading ? 'true' : 'false'}
       >
         {jobs.map(job => (
-          <JobRow key={job.id} job={job} now={now} onOpen={onOpen} />
+          <JobRow
+            key={job.id}
+            job={job}
+            now={now}
+            onOpen={onOpen}
+            actions={props.actions}
+            me={props.me}
+          />
         ))}
       </ul>
       {empty && (

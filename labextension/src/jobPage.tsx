@@ -12,7 +12,7 @@ import { JobEvents, SSEParser } from './events';
 import { bytes, jobTitle } from './format';
 import { IJobActions, JobFields, JobHistory, useJob } from './jobDetail';
 import { ErrorBanner, StatusBadge } from './jobList';
-import { LogBuffer } from './logText';
+import { useLogStream } from './logStream';
 import { IJob, ISample, IShare, isLive } from './types';
 
 /** Lines the Log tab loads first; scrolling to the top loads more. */
@@ -34,7 +34,13 @@ const TABS: ReadonlyArray<[Tab, string]> = [
   ['sharing', 'Sharing']
 ];
 
-/** The Log tab: the tail first, earlier lines on scrolling up, `\r` applied. */
+/** Lines of the streamed part the Log tab keeps (earlier parts come on scrolling up). */
+export const LOG_KEEP = 100_000;
+
+/**
+ * The Log tab: the tail first, then earlier parts as the reader scrolls to
+ * the top (`logs?before=`, issue 12), the scroll position kept; `\r` applied.
+ */
 function LogTab(props: {
   service: JobsService;
   job: IJob;
@@ -42,63 +48,42 @@ function LogTab(props: {
 }): JSX.Element {
   const { service, job } = props;
   const started = job.started_at !== null || !isLive(job.status);
-  const [tail, setTail] = React.useState<number | null>(LOG_TAIL);
-  const [text, setText] = React.useState('');
-  const [lines, setLines] = React.useState(0);
-  const [following, setFollowing] = React.useState(false);
+  const log = useLogStream(service, job.id, started, {
+    tail: LOG_TAIL,
+    flushMs: 50,
+    maxLines: LOG_KEEP
+  });
+  const { text, following, earlier } = log;
   const [error, setError] = React.useState<string | null>(null);
   const [search, setSearch] = React.useState('');
   const ref = React.useRef<HTMLPreElement>(null);
   const atEnd = React.useRef(true);
-
-  React.useEffect(() => {
-    if (!started) {
-      return;
-    }
-    const buffer = new LogBuffer();
-    const abort = new AbortController();
-    let timer = 0;
-    const flush = () => {
-      timer = 0;
-      setText(buffer.text);
-      setLines(buffer.text.split('\n').length);
-    };
-    setFollowing(true);
-    setError(null);
-    service
-      .streamLogs(
-        job.id,
-        chunk => {
-          buffer.append(chunk);
-          if (!timer) {
-            timer = window.setTimeout(flush, 50);
-          }
-        },
-        abort.signal,
-        tail === null ? {} : { tail }
-      )
-      .catch((err: Error) => !abort.signal.aborted && setError(err.message))
-      .finally(() => {
-        if (!abort.signal.aborted) {
-          window.clearTimeout(timer);
-          flush();
-          setFollowing(false);
-        }
-      });
-    return () => {
-      abort.abort();
-      window.clearTimeout(timer);
-    };
-  }, [service, job.id, started, tail]);
+  // Distance from the bottom before an earlier part was prepended.
+  const anchor = React.useRef<number | null>(null);
 
   React.useLayoutEffect(() => {
     const node = ref.current;
-    if (node && atEnd.current) {
+    if (!node) {
+      return;
+    }
+    if (anchor.current !== null) {
+      // Prepended: the lines read stay where they were.
+      node.scrollTop = node.scrollHeight - anchor.current;
+      anchor.current = null;
+    } else if (atEnd.current) {
       node.scrollTop = node.scrollHeight;
     }
   }, [text, props.active]);
 
-  const more = tail !== null && lines >= tail;
+  const loadEarlier = () => {
+    const node = ref.current;
+    if (!earlier || log.loadingEarlier || !node) {
+      return;
+    }
+    anchor.current = node.scrollHeight - node.scrollTop;
+    void log.loadEarlier();
+  };
+
   const shown = search
     ? text
         .split('\n')
@@ -148,14 +133,17 @@ function LogTab(props: {
           {following ? 'following' : 'ended'}
         </span>
       </div>
-      <ErrorBanner message={error} testId="neuro-log-error" />
-      {more && (
+      <ErrorBanner message={error ?? log.error} testId="neuro-log-error" />
+      {earlier && (
         <button
           className="jp-Button jp-mod-minimal neuro-Page-earlier"
           data-test-id="neuro-log-earlier"
-          onClick={() => setTail(tail * 10 > 1_000_000 ? null : tail * 10)}
+          disabled={log.loadingEarlier}
+          onClick={loadEarlier}
         >
-          Showing the last {tail} lines: load earlier lines
+          {log.loadingEarlier
+            ? 'Loading earlier lines…'
+            : 'Earlier lines: scroll up or click to load them'}
         </button>
       )}
       <pre
@@ -163,12 +151,13 @@ function LogTab(props: {
         className="neuro-Log neuro-Page-logtext"
         data-test-id="neuro-job-log"
         data-following={following ? 'true' : 'false'}
+        data-earlier={earlier ? 'true' : 'false'}
         onScroll={event => {
           const node = event.currentTarget;
           atEnd.current =
             node.scrollTop + node.clientHeight >= node.scrollHeight - 4;
-          if (node.scrollTop === 0 && more) {
-            setTail(tail * 10 > 1_000_000 ? null : tail * 10);
+          if (node.scrollTop === 0 && !search) {
+            loadEarlier();
           }
         }}
       >

@@ -75,6 +75,13 @@ function FieldInput(props: {
           value={String(value)}
           onChange={e => onChange(e.currentTarget.value)}
         >
+          {value === '' && (
+            // Nothing that fits to pre-select: say so rather than show a
+            // preset that cannot run as if it were chosen.
+            <option value="" disabled>
+              Choose a preset
+            </option>
+          )}
           {choices.map(c => (
             // A preset that can never fit is shown, disabled, with the reason.
             <option
@@ -126,6 +133,41 @@ function FieldInput(props: {
         />
       );
   }
+}
+
+/**
+ * The presets this server can never run, each with the reason, under the
+ * preset choice: a disabled option's title shows only on hover (issue 12).
+ */
+export function UnavailablePresets(props: { presets: IPreset[] }): JSX.Element | null {
+  const refused = props.presets.filter(p => p.unavailable);
+  if (!refused.length) {
+    return null;
+  }
+  return (
+    <ul
+      className="neuro-Launch-unavailable"
+      data-test-id="neuro-launch-preset-unavailable"
+    >
+      {refused.map(p => (
+        <li key={p.name} data-preset={p.name}>
+          <b>{p.name}</b> cannot run here: {p.unavailable}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * The preset a new form starts with: the default unless this server cannot
+ * run it, then the first that it can; none ('') when none fits.
+ */
+export function startingPreset(presets: IPreset[], preferred: string): string {
+  const fits = presets.filter(p => !p.unavailable);
+  if (!presets.length || fits.some(p => p.name === preferred)) {
+    return preferred;
+  }
+  return fits.length ? fits[0].name : '';
 }
 
 /** A labelled field, its help and its error; groups nest. */
@@ -183,6 +225,7 @@ function FieldRow(props: {
         presets={presets}
         onChange={value => onChange(key, value)}
       />
+      {field.name === 'preset' && <UnavailablePresets presets={presets} />}
       {errors[key] ? (
         <div className="neuro-Launch-error" data-test-id={`${id}-error`}>
           {errors[key]}
@@ -216,9 +259,11 @@ export function LaunchForm(props: {
           return;
         }
         const start = initialValues(specFields);
-        if (!start.preset) {
-          start.preset = presetData.default;
-        }
+        // Never a preset that cannot run here, even the default (issue 12).
+        start.preset = startingPreset(
+          presetData.presets,
+          String(start.preset || presetData.default)
+        );
         setFields(specFields);
         setPresets(presetData.presets);
         setValues(start);

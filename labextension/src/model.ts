@@ -5,7 +5,7 @@
  * is down, and which view (list, one job, launch form) is shown.
  */
 import { VDomModel } from '@jupyterlab/ui-components';
-import { Debouncer, Poll } from '@lumino/polling';
+import { Poll } from '@lumino/polling';
 
 import { JobsService, NeuroAPIError } from './api';
 import { JobEvents } from './events';
@@ -59,7 +59,6 @@ export class JobsModel extends VDomModel {
       name: 'neuro-jupyter:jobs',
       standby: () => !this._visible || 'when-hidden'
     });
-    this._debouncer = new Debouncer(() => this.refresh(), JobsModel.TYPING_PAUSE);
     this.events = options.events ?? null;
     if (this.events) {
       this.events.changed.connect(this._onJob, this);
@@ -71,8 +70,6 @@ export class JobsModel extends VDomModel {
 
   /** How often the list refreshes by default, in ms. */
   static DEFAULT_INTERVAL = 3000;
-  /** The pause in typing after which the server is asked, in ms. */
-  static TYPING_PAUSE = 150;
 
   /** The longest wait between refreshes after failures, in ms. */
   static MAX_INTERVAL = 60000;
@@ -163,15 +160,38 @@ export class JobsModel extends VDomModel {
     }
   }
 
-  /** Change filters; text filters wait for typing to pause. */
+  /**
+   * Change filters. The list loaded narrows at once; the server is asked
+   * at once too (issue 12: a 150 ms pause in typing made a 5,000-job search
+   * take 207 ms), one request at a time: keys typed while one is answered
+   * are asked together when it is.
+   */
   setFilters(change: Partial<JobsModel.IFilters>): void {
     this._filters = { ...this._filters, ...change };
     this.stateChanged.emit();
-    if ('runningOnly' in change) {
-      void this.refresh();
-    } else {
-      void this._debouncer.invoke();
+    this._ask();
+  }
+
+  /** Load for the filters as now; one request at a time, the last filters last. */
+  private _ask(): void {
+    if (this.isDisposed) {
+      return;
     }
+    if (this._asking) {
+      this._askAgain = true;
+      return;
+    }
+    this._asking = true;
+    // Not through the poll: a refresh asked while one is in flight is dropped.
+    this._load()
+      .catch(() => undefined) // an error is shown by _load
+      .finally(() => {
+        this._asking = false;
+        if (this._askAgain) {
+          this._askAgain = false;
+          this._ask();
+        }
+      });
   }
 
   /** Refresh the list now (unless hidden); resolves when it has been asked. */
@@ -194,7 +214,6 @@ export class JobsModel extends VDomModel {
     this.events?.changed.disconnect(this._onJob, this);
     this.events?.reset.disconnect(this._onReset, this);
     this.events?.connectedChanged.disconnect(this._applyInterval, this);
-    this._debouncer.dispose();
     this._poll.dispose();
     super.dispose();
   }
@@ -291,7 +310,8 @@ export class JobsModel extends VDomModel {
   private _shown: IJob[] = [];
   private _shownFor: IJob[] | null = null;
   private _shownQuery = '';
-  private _debouncer: Debouncer;
+  private _asking = false;
+  private _askAgain = false;
   private _seq = 0;
   private _jobs: IJob[] = [];
   private _error: NeuroAPIError | null = null;

@@ -2,7 +2,7 @@
  * The left-sidebar panel: a Lumino widget composing a header and the view
  * the model selects (the list, one job, or the launch form).
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import {
   LabIcon,
   refreshIcon,
@@ -78,6 +78,23 @@ export class JobActions implements IJobActions {
     return ended;
   }
 
+  /** As `kill`, saying why in a dialog if it fails (a row's Kill button). */
+  async killOrSay(job: IJob): Promise<IJob | null> {
+    try {
+      return await this.kill(job);
+    } catch (error) {
+      await showErrorMessage('Cannot kill the job', error as Error);
+      return null;
+    }
+  }
+
+  /**
+   * Who "you" are, where the page says (a hub's user); the list then names
+   * the owner of a job shared with you. Unknown on a lone server, where
+   * every job is yours.
+   */
+  me: string | null = null;
+
   /** Start a new job from `job`'s spec and show it (a job page shows it itself). */
   async rerun(job: IJob): Promise<IJob> {
     const fresh = await this.model.service.rerunJob(job.id);
@@ -126,7 +143,14 @@ class JobsPanel extends VDomRenderer<JobsModel> {
         />
       );
     } else {
-      body = <JobList model={model} onOpen={job => actions.open(job.id)} />;
+      body = (
+        <JobList
+          model={model}
+          onOpen={job => actions.open(job.id)}
+          actions={{ kill: job => void actions.killOrSay(job) }}
+          me={actions.me}
+        />
+      );
     }
     return (
       <>
@@ -170,6 +194,7 @@ export class NeuroSidebar extends Widget {
       events: options.events
     });
     this.actions = new JobActions(this.model);
+    this.actions.me = options.me ?? null;
     const layout = (this.layout = new PanelLayout());
     layout.addWidget(new JobsPanel(this.model, this.actions));
   }
@@ -210,5 +235,7 @@ export namespace NeuroSidebar {
     interval?: number;
     /** The server's pushes of job changes; without them the list polls. */
     events?: JobEvents;
+    /** Who "you" are, if the page says (a hub's user). */
+    me?: string | null;
   }
 }

@@ -135,9 +135,18 @@ class ZeroCopyLogs(Protocol):
     """Backends whose logs are files on this machine (the local one)."""
 
     def log_regions(
-        self, job: Job, *, follow: bool = False, tail: int | None = None
+        self, job: Job, *, follow: bool = False, tail: int | None = None, start: int | None = None
     ) -> AsyncIterator[LogChunk]:
-        """As ``logs(job, follow=follow, tail=tail)``, with the file's bytes as regions."""
+        """As ``logs(job, follow=follow, tail=tail)``, with the file's bytes as
+        regions; from byte ``start`` instead of ``tail`` when given."""
+
+    def log_start(self, job: Job, tail: int | None) -> int:
+        """The byte offset where the log's last ``tail`` lines begin (None: 0).
+        Blocking: reads the file backwards."""
+
+    def log_part(self, job: Job, before: int, limit: int) -> tuple[int, bytes]:
+        """Up to ``limit`` bytes of the log ending at byte ``before``, from a
+        line's start, and the offset they start at. Blocking: reads the file."""
 
 
 @runtime_checkable

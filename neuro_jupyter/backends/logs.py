@@ -27,6 +27,8 @@ __all__ = [
     "LogIndex",
     "LogWriter",
     "format_stamp",
+    "log_part",
+    "log_start",
     "read_log",
     "read_log_regions",
     "tail_offset",
@@ -198,6 +200,40 @@ def tail_offset(log: Path, lines: int) -> int:
         return 0
 
 
+def log_start(log: Path, tail: int | None) -> int:
+    """Where a read of ``log`` from its last ``tail`` lines (None: all) begins,
+    as a byte offset; 0 while there is no log yet."""
+    try:
+        return 0 if tail is None else tail_offset(log, tail)
+    except FileNotFoundError:
+        return 0
+
+
+def log_part(log: Path, before: int, limit: int) -> tuple[int, bytes]:
+    """The part of ``log`` that ends at byte ``before`` (at most its size):
+    at most ``limit`` bytes, from the start of a line unless one line alone
+    is longer than ``limit``; with the offset it starts at (issue 12: a page
+    loads a log's tail, then earlier parts as the reader scrolls up).
+
+    Empty at offset 0 while there is no log yet.
+    """
+    try:
+        with open(log, "rb", buffering=0) as f:
+            end = min(max(before, 0), os.fstat(f.fileno()).st_size)
+            start = max(0, end - max(limit, 0))
+            # One byte more in front, to tell whether `start` begins a line.
+            f.seek(max(start - 1, 0))
+            data = f.read(end - max(start - 1, 0))
+    except FileNotFoundError:
+        return 0, b""
+    if start == 0:
+        return 0, data
+    newline = data.find(b"\n")
+    if 0 <= newline < len(data) - 1:
+        return start + newline, data[newline + 1 :]
+    return start, data[1:]  # one line longer than limit: its end
+
+
 Nap = Callable[[float], Awaitable[None]]
 """Waits up to the given seconds for more output; may return sooner (a wake-up)."""
 
@@ -221,10 +257,12 @@ async def read_log_regions(
     follow: bool,
     is_done: Callable[[], bool],
     tail: int | None = None,
+    start: int | None = None,
     poll_interval: float = 0.02,
     nap: Nap = asyncio.sleep,
 ) -> AsyncIterator[FileRegion]:
-    """As :func:`read_log` without ``since``/``timestamps``, as file regions.
+    """As :func:`read_log` without ``since``/``timestamps``, as file regions;
+    from byte ``start`` when given (as :func:`log_start` found it), not ``tail``.
 
     The log only grows, so each region is final once yielded: a sender may
     pass it to ``sendfile`` instead of copying it through Python.
@@ -232,7 +270,7 @@ async def read_log_regions(
     log = job_dir / LOG_NAME
     if not await _appeared(log, follow, is_done, poll_interval, nap):
         return
-    pos = 0 if tail is None else tail_offset(log, tail)
+    pos = start if start is not None else 0 if tail is None else tail_offset(log, tail)
     wait, draining = _FIRST_WAIT, False
     while True:
         size = log.stat().st_size

@@ -28,6 +28,7 @@ __all__ = [
     "parse_events_query",
     "parse_flag",
     "parse_list_query",
+    "parse_log_part",
     "parse_tail",
 ]
 
@@ -212,6 +213,33 @@ def matches(job: Job, previous: JobStatus | None, query: ListJobsQuery) -> bool:
 
 TAIL_MAX = 1_000_000
 """The most lines ``tail`` may ask for."""
+
+
+LOG_PART_BYTES = 256 << 10
+"""``logs?before=``: bytes of an earlier part when ``limit_bytes`` is not given."""
+LOG_PART_MAX = 4 << 20
+"""The most ``limit_bytes`` may ask for: one answer stays small."""
+_OFFSET_MAX = 1 << 62
+
+
+def _whole(value: str, field: str, low: int, high: int, what: str) -> int:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or not low <= int(text) <= high:
+        raise InvalidSpec(field, f"{field} must be {what} from {low} to {high}")
+    return int(text)
+
+
+def parse_log_part(before: str, limit_bytes: str | None) -> tuple[int, int]:
+    """``logs?before=OFFSET&limit_bytes=N``: the byte offset an earlier part
+    of the log ends at, and its most bytes (default :data:`LOG_PART_BYTES`).
+
+    Raises:
+        InvalidSpec: ``before`` or ``limit_bytes``: not a whole number in range.
+    """
+    offset = _whole(before, "before", 0, _OFFSET_MAX, "a byte offset")
+    text = (limit_bytes or "").strip()
+    limit = _whole(text, "limit_bytes", 1, LOG_PART_MAX, "a number of bytes") if text else None
+    return offset, LOG_PART_BYTES if limit is None else limit
 
 
 def parse_tail(value: str | None) -> int | None:

@@ -28,6 +28,7 @@ __all__ = [
     "YOU",
     "PsColumn",
     "parse_ps_format",
+    "ps_cells",
     "render_ps_html",
     "render_ps_text",
 ]
@@ -173,6 +174,18 @@ def render_ps_text(
     """
     columns = parse_ps_format(format or DEFAULT_PS_FORMAT)
     return table_text([c.column for c in columns], _rows(jobs, me, columns, now))
+
+
+def ps_cells(
+    jobs: Sequence[Job], me: str | None, format: str | None = None, now: datetime | None = None
+) -> tuple[list[PsColumn], list[list[Cell]]]:
+    """The ``ps`` table's columns and, per job, its cells (for a table of widgets).
+
+    Raises:
+        InvalidSpec: ``format`` is not a valid column spec.
+    """
+    columns = parse_ps_format(format or DEFAULT_PS_FORMAT)
+    return columns, _rows(jobs, me, columns, now)
 
 
 def render_ps_html(

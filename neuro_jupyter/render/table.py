@@ -11,7 +11,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Cell", "Column", "kv_html", "link_html", "table_html", "table_text"]
+__all__ = ["Cell", "Column", "cell_html", "kv_html", "link_html", "table_html", "table_text"]
 
 Cell = tuple[str, ...]
 _GAP = "  "
@@ -91,7 +91,8 @@ def _line_html(text: str) -> str:
     return html.escape(text)
 
 
-def _cell_html(cell: Cell) -> str:
+def cell_html(cell: Cell) -> str:
+    """One cell as escaped HTML: its lines on lines, URL lines as links."""
     return "<br>".join(_line_html(line) for line in cell)
 
 
@@ -112,7 +113,7 @@ def table_html(
         "<tr>"
         + "".join(
             f'<td style="text-align:{c.align}" data-col="{html.escape(c.title, quote=True)}"'
-            f"{_value_attr(cell)}>{_cell_html(cell)}</td>"
+            f"{_value_attr(cell)}>{cell_html(cell)}</td>"
             for cell, c in zip(row, columns, strict=True)
         )
         + "</tr>"
@@ -128,7 +129,7 @@ def kv_html(items: Sequence[tuple[str, str]], css_class: str = "neuro-fields") -
     """Field/value pairs as a two-column escaped HTML table; URL values are links."""
     rows = "".join(
         f'<tr><th style="text-align:left">{html.escape(key)}</th>'
-        f'<td style="text-align:left">{_cell_html(tuple(value.split(chr(10))))}</td></tr>'
+        f'<td style="text-align:left">{cell_html(tuple(value.split(chr(10))))}</td></tr>'
         for key, value in items
     )
     return f'<table class="{html.escape(css_class)}"><tbody>{rows}</tbody></table>'

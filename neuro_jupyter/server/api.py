@@ -28,6 +28,7 @@ from ..jobs.query import (
     parse_events_query,
     parse_flag,
     parse_list_query,
+    parse_log_part,
     parse_tail,
 )
 from .auth import ForwardAuthHandler
@@ -152,30 +153,55 @@ class LifeSpanHandler(NeuroAPIHandler):
 
 
 class LogsHandler(NeuroAPIHandler):
-    """``GET jobs/{ref}/logs``: the job's output, streamed as written."""
+    """``GET jobs/{ref}/logs``: the job's output, streamed as written; with
+    ``before``, one earlier part of it (issue 12: a page loads the tail, then
+    earlier parts as the reader scrolls up). ``X-Log-Start`` says the byte
+    offset the answer starts at, where logs are files."""
 
     @web.authenticated
     @authorized
     async def get(self, ref: str) -> None:
-        since = self.get_query_argument("since", "")
+        before = self.get_query_argument("before", None)
+        if before is not None:
+            await self._part(ref, before)
+            return
+        since = parse_since(self.get_query_argument("since", ""), datetime.now(timezone.utc))
         follow = parse_flag(self.get_query_argument("follow", "false"), "follow")
+        timestamps = parse_flag(self.get_query_argument("timestamps", "false"), "timestamps")
+        tail = parse_tail(self.get_query_argument("tail", None))
+        start = None
+        if since is None and not timestamps:
+            start = await self.service.log_start(self.user_name, ref, tail)
         chunks = self.service.log_stream(
-            self.user_name,
-            ref,
-            follow=follow,
-            since=parse_since(since, datetime.now(timezone.utc)),
-            timestamps=parse_flag(self.get_query_argument("timestamps", "false"), "timestamps"),
-            tail=parse_tail(self.get_query_argument("tail", None)),
-        )
-        self.set_header("Content-Type", LOG_CONTENT_TYPE)
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Cache-Control", "no-cache")
+            self.user_name, ref, follow=follow, since=since, timestamps=timestamps,
+            tail=tail, start=start,
+        )  # fmt: skip
+        self._log_headers(start)
         send_at_once(self)
         if follow:
             # A silent job's reader gets the headers now, not at its first output.
             with contextlib.suppress(StreamClosedError):
                 await self.flush()
         await self._stream(chunks)
+
+    async def _part(self, ref: str, before: str) -> None:
+        others = ("follow", "since", "timestamps", "tail")
+        if any(self.get_query_argument(name, "").strip() for name in others):
+            raise InvalidSpec(
+                "before", "before reads one earlier part: not with " + ", ".join(others)
+            )
+        offset, limit = parse_log_part(before, self.get_query_argument("limit_bytes", None))
+        start, data = await self.service.log_part(self.user_name, ref, offset, limit)
+        self._log_headers(start)
+        self.write(data)
+        await self.finish(set_content_type=LOG_CONTENT_TYPE)
+
+    def _log_headers(self, start: int | None) -> None:
+        self.set_header("Content-Type", LOG_CONTENT_TYPE)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "no-cache")
+        if start is not None:
+            self.set_header("X-Log-Start", str(start))
 
     async def _stream(self, chunks: AsyncIterator[LogChunk]) -> None:
         try:

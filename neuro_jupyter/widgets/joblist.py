@@ -1,12 +1,12 @@
 """``JobList()``: the ``ps`` table, live, with ``ps``'s filters as inputs.
 
-Filters: status (several; live jobs when none), all, owner (``ME`` for you),
-name, tag, since and until, the same words ``%neuro ps`` takes. The API checks
-them; its message shows beside the filter it names. A daemon thread reads the
-list when the server pushes a job change (``GET events``), when a filter
-changes, and every ``refresh`` seconds only while the push stream is down; it
-only sets values.
-Pick a job and press Monitor to watch it below the table.
+Filters: status (one choice: live jobs, all, or one status), owner (``ME``
+for you), name, tag, since and until, the same words ``%neuro ps`` takes. The
+API checks them; its message shows beside the filter it names. A daemon
+thread reads the list when the server pushes a job change (``GET events``),
+when a filter changes, and every ``refresh`` seconds only while the push
+stream is down; it only sets values and makes the rows of new jobs.
+Click a job's row to watch it in a :class:`JobMonitor` below the table.
 """
 
 from __future__ import annotations
@@ -23,27 +23,29 @@ from ..cli.context import current_user
 from ..client import ApiConfig, AsyncNeuroClient, InvalidSpec, Job, NeuroClient, NeuroError
 from ..jobs.model import JobStatus
 from ..jobs.parse import localize_time
-from ..render import render_ps_html
 from ..render.ps import DEFAULT_PS_FORMAT
 from ..userconfig import load_user_config
 from .background import Background
+from .jobrows import ROWS_STYLE, JobRows
 from .monitor import JobMonitor
-from .views import STATUS_COLORS
 
 __all__ = ["JobList"]
 
 _FILTERS = ("status", "all", "owner", "name", "tag", "since", "until")
 
-#: Spaced columns and coloured statuses ("STATUS WHEN" ran together, issue 12).
-TABLE_STYLE = (
-    "<style>.neuro-ps th, .neuro-ps td { padding: 2px 12px 2px 0; }"
-    + "".join(
-        f' .neuro-ps td[data-col="STATUS"][data-value="{status}"]'
-        f" {{ color: {color}; font-weight: 600; }}"
-        for status, color in STATUS_COLORS.items()
-    )
-    + "</style>"
-)
+#: The status filter's choices beside the single statuses: ``ps``'s default and ``--all``.
+LIVE, ALL = "live (pending, running)", "all"
+
+
+def status_choices(initial: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """The status dropdown's options: live jobs, all, each status, and
+    ``initial`` when it is none of those (``JobList(status=[...])`` with several
+    statuses; an unknown one is the API's to refuse, beside the filter)."""
+    choices = [(LIVE, ()), (ALL, ("all",)), *((s.value, (s.value,)) for s in JobStatus)]
+    given = tuple(initial)
+    if given not in [value for _, value in choices]:
+        choices.append((", ".join(given), given))
+    return choices
 
 
 @dataclass(frozen=True)
@@ -111,18 +113,16 @@ class JobList(widgets.VBox):  # type: ignore[misc]
         self._filters_widgets(PsFilters(tuple(status), all, tuple(owner), name, tuple(tag),
                                         since, until))  # fmt: skip
         self._table_widgets()
-        super().__init__(children=[self.filters_box, self.table, self.watch_box, self.monitor_box])
+        super().__init__(children=[self.filters_box, self.table, self.table_note, self.monitor_box])
         self._version = 0
         self.filters = self._read_filters()
         self._background = Background(self.config, self._show_error, "neuro-joblist")
         self._background.submit(self._refresh_loop)
 
     def _filters_widgets(self, initial: PsFilters) -> None:
-        statuses = [s.value for s in JobStatus]
-        self.status_filter = widgets.SelectMultiple(
-            options=statuses, value=initial.status, rows=len(statuses), description="status"
-        )
-        self.all_filter = widgets.Checkbox(value=initial.all, description="all")
+        choices = status_choices(initial.status)
+        value = ("all",) if initial.all else tuple(initial.status)
+        self.status_filter = widgets.Dropdown(options=choices, value=value, description="status")
         texts = {
             "owner": (" ".join(initial.owner), "users; ME for you"),
             "name": (initial.name or "", "exact job name"),
@@ -139,31 +139,31 @@ class JobList(widgets.VBox):  # type: ignore[misc]
         self.filter_errors = {key: widgets.HTML() for key in _FILTERS}
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.refresh_button.on_click(lambda _: self.refresh())
-        for widget in (self.status_filter, self.all_filter, *self.text_filters.values()):
+        for widget in (self.status_filter, *self.text_filters.values()):
             widget.observe(lambda _: self.refresh(), names="value")
         column = [
             widgets.HBox([self.text_filters[k], self.filter_errors[k]]) for k in self.text_filters
         ]
         left = widgets.VBox([
-            widgets.HBox([self.status_filter, self.filter_errors["status"]]),
-            widgets.HBox([self.all_filter, self.filter_errors["all"], self.refresh_button]),
+            widgets.HBox([self.status_filter, self.filter_errors["status"],
+                          self.filter_errors["all"]]),
+            self.refresh_button,
         ])  # fmt: skip
         self.message = widgets.HTML()
         self.filters_box = widgets.VBox([widgets.HBox([left, widgets.VBox(column)]), self.message])
 
     def _table_widgets(self) -> None:
-        self.table = widgets.HTML("<i>loading…</i>")
-        self.watch = widgets.Dropdown(options=[], description="job")
-        self.watch_button = widgets.Button(description="Monitor", icon="eye")
-        self.watch_button.on_click(lambda _: self.open_monitor())
-        self.watch_box = widgets.HBox([self.watch, self.watch_button])
+        #: The rows; clicking one opens its job in a monitor below.
+        self.table = JobRows(lambda job_id: self.open_monitor(job_id))
+        self.table_note = widgets.HTML(ROWS_STYLE + "<i>loading…</i>")
         self.monitor_box = widgets.VBox()
 
     def _read_filters(self) -> PsFilters:
         text = {key: widget.value for key, widget in self.text_filters.items()}
         owners = tuple((self.me or "ME") if o == "ME" else o for o in text["owner"].split())
+        picked = tuple(self.status_filter.value)
         return PsFilters(
-            status=tuple(self.status_filter.value), all=bool(self.all_filter.value),
+            status=() if picked == ("all",) else picked, all=picked == ("all",),
             owner=owners, name=_text(text["name"]), tag=tuple(text["tag"].split()),
             since=_text(text["since"]), until=_text(text["until"]),
         )  # fmt: skip
@@ -176,14 +176,12 @@ class JobList(widgets.VBox):  # type: ignore[misc]
         self._version += 1
         self._background.submit(self._fetch)
 
-    def open_monitor(self, job: str | None = None) -> JobMonitor | None:
-        """Watch ``job`` (default: the one picked) in a :class:`JobMonitor` below the list."""
-        ref = job or self.watch.value
-        if not ref:
-            return None
+    def open_monitor(self, job: str) -> JobMonitor:
+        """Watch ``job`` (an id or name) in a :class:`JobMonitor` below the list,
+        in place of the one shown; what clicking a row does."""
         if self.monitor is not None:
             self.monitor.close()
-        self.monitor = JobMonitor(ref, config=self.config, **self.monitor_options)
+        self.monitor = JobMonitor(job, config=self.config, **self.monitor_options)
         self.monitor_box.children = [self.monitor]
         return self.monitor
 
@@ -197,10 +195,9 @@ class JobList(widgets.VBox):  # type: ignore[misc]
         self._background.stop()
         if self.monitor is not None:
             self.monitor.close()
-        parts = [self.status_filter, self.all_filter, *self.text_filters.values(),
+        parts = [self.status_filter, *self.text_filters.values(),
                  *self.filter_errors.values(), self.refresh_button, self.message,
-                 self.filters_box, self.table, self.watch, self.watch_button,
-                 self.watch_box, self.monitor_box]  # fmt: skip
+                 self.filters_box, self.table, self.table_note, self.monitor_box]  # fmt: skip
         for part in parts:
             part.close()
         super().close()
@@ -254,9 +251,10 @@ class JobList(widgets.VBox):  # type: ignore[misc]
             label.value = ""
         self.message.value = ""
         self.jobs = jobs
-        options = [(f"{job.name or job.id} ({job.status})", job.id) for job in jobs]
-        if list(self.watch.options) != options:
-            current, values = self.watch.value, [value for _, value in options]
-            self.watch.options = options
-            self.watch.value = current if current in values else next(iter(values), None)
-        self.table.value = TABLE_STYLE + render_ps_html(jobs, self.me, self.format)
+        try:
+            self.table.show(jobs, self.me, self.format)
+        except InvalidSpec as error:  # a bad ps-format in user.toml
+            self._show_error(str(error))
+            return
+        note = "" if jobs else "<i>No jobs match these filters.</i>"
+        self.table_note.value = ROWS_STYLE + note

@@ -429,6 +429,61 @@ async def test_logs_tail_sends_only_the_last_lines(api: Api) -> None:
     assert (status, body["field"]) == (400, "tail")
 
 
+async def test_logs_page_back_from_the_tails_start_by_byte_offset(api: Api) -> None:
+    # Issue 12: a page shows the tail, then earlier parts as the reader scrolls up.
+    command = "bash -c 'for i in $(seq 1 5000); do echo line $i; done'"
+    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": command})
+    await job_when(api, job["id"], finished)
+    whole = "".join(f"line {i}\n" for i in range(1, 5001)).encode()
+    logs = f"jobs/{job['id']}/logs"
+
+    status, tail = await api("GET", logs, params={"tail": "3", "follow": "true"}, whole=True)
+    start = int(tail.headers["X-Log-Start"])
+    assert (status, tail.body, start) == (
+        200,
+        b"line 4998\nline 4999\nline 5000\n",
+        len(whole) - 30,
+    )
+
+    # Earlier parts, each ending where the last began, from a line's start.
+    parts, before = [], start
+    while before > 0:
+        params = {"before": str(before), "limit_bytes": "10000"}
+        status, part = await api("GET", logs, params=params, whole=True)
+        assert status == 200 and 0 < len(part.body) <= 10000
+        before = int(part.headers["X-Log-Start"])
+        assert part.body.startswith(b"line ") and whole[before:].startswith(part.body)
+        parts.insert(0, part.body)
+    assert b"".join(parts) + tail.body == whole
+
+    # Default size; the whole log's start is 0.
+    status, part = await api("GET", logs, params={"before": str(start)}, whole=True)
+    assert (status, part.headers["X-Log-Start"], part.body) == (200, "0", whole[:start])
+    status, part = await api("GET", logs, whole=True)
+    assert (status, part.headers["X-Log-Start"], part.body) == (200, "0", whole)
+
+    # A line longer than the part: its end.
+    status, part = await api("GET", logs, params={"before": "12", "limit_bytes": "3"}, whole=True)
+    assert (status, part.headers["X-Log-Start"], part.body) == (200, "9", b"ne ")
+
+
+async def test_logs_before_is_checked(api: Api) -> None:
+    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": "echo hi"})
+    logs = f"jobs/{job['id']}/logs"
+    for params, field in (
+        ({"before": "-1"}, "before"),
+        ({"before": "x"}, "before"),
+        ({"before": "10", "limit_bytes": "0"}, "limit_bytes"),
+        ({"before": "10", "limit_bytes": str(8 << 20)}, "limit_bytes"),
+        ({"before": "10", "tail": "3"}, "before"),
+        ({"before": "10", "follow": "true"}, "before"),
+    ):
+        status, body = await api("GET", logs, params=params)
+        assert (status, body["field"]) == (400, field), params
+    status, body = await api("GET", "jobs/no-such-job/logs", params={"before": "10"})
+    assert status == 404
+
+
 async def test_presets_say_which_this_machine_can_never_run(api: Api) -> None:
     status, body = await api("GET", "presets")
     assert status == 200

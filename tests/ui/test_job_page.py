@@ -224,3 +224,58 @@ def test_dark_theme_at_1000_by_700(page: Any, lab: LabServer, shots: Shots) -> N
         " {theme: 'JupyterLab Light'}).then(() => 0)"
     )
     lab.request("DELETE", "jobs/ui-dark")
+
+
+SHOWN_LOG = (
+    "document.querySelector('.jp-MainAreaWidget:not(.lm-mod-hidden) "
+    '[data-test-id="neuro-job-log"]\')'
+)
+EARLIER = f"""() => {{
+  const log = {SHOWN_LOG};
+  return {{earlier: log.dataset.earlier, text: log.textContent,
+          fromBottom: log.scrollHeight - log.scrollTop, top: log.scrollTop}};
+}}"""
+SCROLL_TOP = f"""() => {{
+  const log = {SHOWN_LOG};
+  log.scrollTop = 0;
+  return log.scrollHeight;
+}}"""
+
+
+def test_the_log_tab_loads_the_tail_then_earlier_parts_on_scrolling_up(
+    page: Any, lab: LabServer, shots: Shots
+) -> None:
+    # ~600 KB: the tail (1000 lines), then three earlier parts of up to 256 KiB.
+    count = 30_000
+    script = f"for i in range(1, {count + 1}): print(f'line {{i:05d}} ' + 'x' * 10)"
+    job = lab.request(
+        "POST", "jobs", {"image": "ubuntu", "name": "ui-biglog", "command": [PY, "-c", script]}
+    )
+    lab.wait_job(job["id"], lambda j: j["status"] == "succeeded")
+    whole = "".join(f"line {i:05d} {'x' * 10}\n" for i in range(1, count + 1))
+    detail = open_page(page, "ui-biglog")
+    log = detail.locator(tid("neuro-job-log"))
+    expect(log).to_contain_text(f"line {count:05d}")
+    expect(log).to_have_attribute("data-earlier", "true")
+    first = page.evaluate(EARLIER)
+    tail = "".join(whole.splitlines(keepends=True)[-1000:])
+    assert first["text"] == tail, first["text"][:80]  # the tail only
+    shots("log-tail")
+
+    parts = 0
+    while page.evaluate(EARLIER)["earlier"] == "true":
+        height = page.evaluate(SCROLL_TOP)  # at the top, the distance to the bottom is all of it
+        page.wait_for_function(
+            "h => { const l = document.querySelector('.jp-MainAreaWidget:not(.lm-mod-hidden) "
+            '[data-test-id="neuro-job-log"]\'); return l.scrollHeight > h; }',
+            arg=height,
+        )
+        parts += 1
+        after = page.evaluate(EARLIER)
+        # The earlier part went above: the lines read stay where they were.
+        assert abs(after["fromBottom"] - height) <= 2 and after["top"] > 0, (after["top"], height)
+        if parts == 1:
+            shots("log-earlier-part")
+    after = page.evaluate(EARLIER)
+    assert parts == 3 and after["text"] == whole, (parts, after["text"][:40])
+    expect(detail.locator(tid("neuro-log-earlier"))).to_have_count(0)

@@ -194,3 +194,40 @@ async def test_changes_are_pushed_not_polled(
     monitor = watch(monitors, job, api_config, poll=3600)
     await wait_for(lambda: monitor.done, timeout=30)
     assert monitor.status == "succeeded"
+
+
+async def test_a_pending_job_says_why_it_waits_to_start(
+    neuro: NeuroClient, api_config: ApiConfig, monitors: list[JobMonitor]
+) -> None:
+    # The server has 8 CPUs: 1-CPU jobs until one has to wait for a CPU.
+    blockers: list[Job] = []
+    try:
+        waiting = None
+        for _ in range(12):
+            command = "sh -c 'echo started; sleep 120'"
+            job = neuro.run({"image": "ubuntu", "preset": "cpu-large", "command": command})
+            # Running, or pending with the reason it waits (not just being started).
+            job = neuro.wait_for(
+                job.id, lambda j: j.status != "pending" or bool(j.status_description)
+            )
+            if job.status == "pending":
+                waiting = job
+                break
+            blockers.append(job)
+        assert waiting is not None, "every job started: the server has more CPUs than 8"
+        monitor = watch(monitors, waiting.id, api_config)
+        await wait_for(lambda: "waiting to start:" in monitor.output.value)
+        why = waiting.status_description  # e.g. "needs 1 CPU; 0 free"
+        assert why and html.escape(f"waiting to start: {why}") in monitor.output.value
+        assert monitor.status == "pending"
+
+        # A CPU frees up: it starts, and the line gives way to its output.
+        neuro.kill(blockers.pop().id)
+        await wait_for(lambda: monitor.status == "running", timeout=30)
+        await wait_for(lambda: "started" in monitor.output.value, timeout=30)
+        assert "waiting to start:" not in monitor.output.value
+        neuro.kill(waiting.id)
+        await wait_for(lambda: monitor.done)
+    finally:
+        for job in blockers:
+            neuro.kill(job.id, wait=False)

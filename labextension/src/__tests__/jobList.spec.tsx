@@ -94,6 +94,43 @@ describe('JobList', () => {
     expect(opened).toHaveLength(1);
   });
 
+  it("offers a row's actions: its page, Open URL while it serves, Kill while live", async () => {
+    const killed: string[] = [];
+    service.jobs = [
+      makeJob({ http_url: 'http://x/' }),
+      makeJob({ id: 'job-2', name: 'done', status: 'succeeded', http_url: 'http://y/' })
+    ];
+    await model.refresh();
+    await act(async () => {
+      root.render(
+        <JobList model={model} onOpen={job => opened.push(job.id)} actions={{ kill: job => killed.push(job.id) }} />
+      );
+    });
+    const [live, done] = Array.from(node.querySelectorAll('[data-test-id="neuro-job-row"]')) as HTMLElement[];
+    const buttons = (row: HTMLElement) =>
+      Array.from(row.querySelectorAll('[data-test-id="neuro-job-actions"] button')).map(b => b.textContent);
+    expect(buttons(live)).toEqual(['Open', 'URL', 'Kill']);
+    expect(buttons(done)).toEqual(['Open']);
+    expect(live.dataset.httpUrl).toBe('http://x/');
+    expect(done.dataset.httpUrl).toBeUndefined();
+    opened.length = 0;
+    await act(async () => (live.querySelector('[data-test-id="neuro-job-kill"]') as HTMLElement).click());
+    expect(killed).toEqual([service.jobs[0].id]);
+    expect(opened).toEqual([]); // the row's click is not also made
+  });
+
+  it('says whose a job shared with you is', async () => {
+    service.jobs = [makeJob({ owner: 'bob' }), makeJob({ id: 'job-2', name: 'mine', owner: 'alice' })];
+    await model.refresh();
+    await act(async () => {
+      root.render(<JobList model={model} onOpen={() => undefined} me="alice" />);
+    });
+    const owners = Array.from(node.querySelectorAll('[data-test-id="neuro-job-row"]')).map(
+      row => row.querySelector('[data-test-id="neuro-job-owner"]')?.textContent ?? null
+    );
+    expect(owners).toEqual(['by bob', null]);
+  });
+
   it('sets the Running-only filter from its check box', async () => {
     await model.refresh();
     await render();

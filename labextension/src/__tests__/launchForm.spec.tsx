@@ -3,7 +3,7 @@ import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
 import { JobsService } from '../api';
-import { LaunchForm } from '../launchForm';
+import { LaunchForm, startingPreset } from '../launchForm';
 import { IJob } from '../types';
 import { fakeServer, json, makeJob } from './fakeServer';
 import SPEC from './spec.json';
@@ -74,6 +74,10 @@ describe('LaunchForm', () => {
     const gpu = field('preset').querySelectorAll('option')[1] as HTMLOptionElement;
     expect(gpu.disabled).toBe(true);
     expect(gpu.title).toContain('no GPU');
+    // ...and the reason shows under the choice, not only on hover.
+    const note = node.querySelector('[data-test-id="neuro-launch-preset-unavailable"]')!;
+    expect(note.textContent).toBe('gpu-small cannot run here: preset gpu-small needs 1 GPU; this machine offers 2 CPU, 4 GiB, no GPU');
+    expect((field('preset') as unknown as HTMLSelectElement).value).toBe('cpu-small');
     // The optional Http group marks nothing required until it is used.
     const port = node.querySelector('label[for="neuro-launch-http-port"]')!;
     expect(port.textContent).not.toContain('*');
@@ -123,5 +127,18 @@ describe('LaunchForm', () => {
     // Once, beside the field: no banner repeating it.
     expect(node.querySelector('[data-test-id="neuro-launch-message"]')).toBeNull();
     expect(launched).toHaveLength(0);
+  });
+});
+
+describe('startingPreset', () => {
+  const presets = PRESETS.presets;
+
+  it('keeps a default that fits', () => {
+    expect(startingPreset(presets, 'cpu-small')).toBe('cpu-small');
+  });
+
+  it('never pre-selects a preset that cannot run here, even the default', () => {
+    expect(startingPreset(presets, 'gpu-small')).toBe('cpu-small');
+    expect(startingPreset([presets[1]], 'gpu-small')).toBe('');
   });
 });

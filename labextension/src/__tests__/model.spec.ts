@@ -99,13 +99,25 @@ describe('JobsModel', () => {
     });
     service.answers.push([makeJob(), other]);
     await model.refresh();
-    const asked = service.queries.length;
+    service.answers.push([other]);
     model.setFilters({ search: 'EVAL' });
-    // Before the server is asked: the list as loaded, filtered here.
-    expect(service.queries).toHaveLength(asked);
+    // Before the server answers: the list as loaded, filtered here.
     expect(model.jobs.map(j => j.name)).toEqual(['other']);
     model.setFilters({ search: '' });
     expect(model.jobs.map(j => j.name)).toEqual(['train', 'other']);
+  });
+
+  it('asks the server at once, one request at a time, the last filters last', async () => {
+    await model.refresh();
+    const asked = service.queries.length;
+    for (const search of ['e', 'ev', 'eva', 'eval']) {
+      model.setFilters({ search }); // typed faster than the server answers
+    }
+    // 'e' at once (no pause in typing); the rest wait for its answer.
+    expect(service.queries.slice(asked).map(q => q.q)).toEqual(['e']);
+    await new Promise(resolve => setTimeout(resolve, 0));
+    // Then only the filters as they are now.
+    expect(service.queries.slice(asked).map(q => q.q)).toEqual(['e', 'eval']);
   });
 
   it('switches views', () => {

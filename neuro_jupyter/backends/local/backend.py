@@ -41,7 +41,7 @@ from ..base import (
     StatusEvent,
     TelemetrySample,
 )
-from ..logs import read_log, read_log_regions
+from ..logs import LOG_NAME, log_part, log_start, read_log, read_log_regions
 from .execs import start_exec
 from .gpus import discover_gpus
 from .jobdir import JobDir, RunnerInfo, Started, process_alive
@@ -552,7 +552,7 @@ class LocalBackend(LoggingConfigurable):
         )
 
     def log_regions(
-        self, job: Job, *, follow: bool = False, tail: int | None = None
+        self, job: Job, *, follow: bool = False, tail: int | None = None, start: int | None = None
     ) -> AsyncIterator[LogChunk]:
         """The job's output as regions of its log file, for ``sendfile``."""
         job_dir = self._dir(job)
@@ -560,9 +560,18 @@ class LocalBackend(LoggingConfigurable):
             job_dir.path,
             follow=follow,
             tail=tail,
+            start=start,
             is_done=lambda: self._output_done(job, job_dir),
             nap=lambda seconds: self._nap(job.id, seconds),
         )
+
+    def log_start(self, job: Job, tail: int | None) -> int:
+        """Where the last ``tail`` lines of the job's log begin; see :func:`.logs.log_start`."""
+        return log_start(self._dir(job).path / LOG_NAME, tail)
+
+    def log_part(self, job: Job, before: int, limit: int) -> tuple[int, bytes]:
+        """An earlier part of the job's log; see :func:`.logs.log_part`."""
+        return log_part(self._dir(job).path / LOG_NAME, before, limit)
 
     def _running(self, job: Job) -> _Entry | None:
         entry = self._entries.get(job.id)
