@@ -118,13 +118,16 @@ class RealHub:
         cache_max_age: int = 1,
         config: Path | None = None,
         neuro_config: str = "",
+        env: Mapping[str, str] | None = None,
     ) -> None:
         """``config``: a config file of ours to run instead of the test one
         (it reads its ports and folder from ``NEURO_HUB_*``); ``neuro_config``:
-        more config for the test one, which the jobs service reads too."""
+        more config for the test one, which the jobs service reads too;
+        ``env``: more environment for the hub (``KUBECONFIG``)."""
         self.dir = folder
         self.config = config
         self.neuro_config = neuro_config
+        self.env = dict(env or {})
         self.public_port = free_port()
         self.hub_port = free_port()
         self.service_port = free_port()
@@ -175,6 +178,7 @@ class RealHub:
             NEURO_HUB_SERVICE_PORT=str(self.service_port),
             NEURO_HUB_PASSWORD=PASSWORD,
         )
+        env.update(self.env)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(VENV_BIN / "jupyterhub"), "-f", str(config)],

@@ -4,7 +4,9 @@ The kubernetes backend is tested against it as against a cluster:
 ``KubernetesEmulator`` (``emulator.py``) serves what kubernetes_asyncio sends,
 and each pod's command runs as a real local process (``kubelet.py``,
 ``podworker.py``, ``containers.py``), so output, exit codes, signals, exec
-and resource usage are real. Fixtures are in ``fixtures.py``.
+and resource usage are real. Fixtures are in ``fixtures.py``;
+``background.py`` serves it from a thread of its own, for a client in another
+process (a JupyterHub, through a kubeconfig).
 
 Modules: ``store.py`` (objects, resourceVersions, watch history), ``pods.py``
 (validation, defaults, patches), ``selectors.py`` (label/field selectors,

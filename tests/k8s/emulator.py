@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import copy
 import json
 import secrets
 import time
@@ -85,6 +86,7 @@ class KubernetesEmulator:
         self.token = token or secrets.token_urlsafe(16)
         self.bookmark_interval = bookmark_interval
         self.requests: list[RecordedRequest] = []
+        self.posted_pods: list[Obj] = []  # as clients sent them (for schema checks)
         self.max_open_watches = 0
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -373,6 +375,7 @@ class KubernetesEmulator:
         for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
             meta.pop(key, None)
         if resource == "pods":
+            self.posted_pods.append(copy.deepcopy(body))
             validate_pod(body, namespace)
             default_pod(body)
         else:

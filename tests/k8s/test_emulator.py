@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from kubernetes_asyncio import config as kube_config
 from kubernetes_asyncio.client import (
@@ -23,8 +25,10 @@ from kubernetes_asyncio.client import (
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.watch import Watch
 
+from .background import EmulatorThread
 from .emulator import KubernetesEmulator
 from .helpers import NS, create, phase, pod_manifest, python_pod, raw, wait_pod
+from .kubelet import KubeletConfig
 
 SLEEP = ["sleep", "30"]
 
@@ -374,3 +378,21 @@ async def test_unknown_paths_are_404(k8s_api: ApiClient) -> None:
     with pytest.raises(ApiException) as unknown:
         await v1.list_namespaced_config_map(NS)
     assert unknown.value.status == 404
+
+
+def test_an_emulator_in_a_thread_serves_a_client_of_another_thread(tmp_path: Path) -> None:
+    """As a hub in another process reaches it: plain HTTP with the kubeconfig's token."""
+    manifest = python_pod("hello", "import os; print('hi', os.environ['WHO'])", env={"WHO": "you"})
+    with EmulatorThread(KubeletConfig(state_dir=tmp_path / "kubelet")) as k8s:
+        headers = {"Authorization": f"Bearer {k8s.emulator.token}"}
+        with httpx.Client(
+            base_url=f"{k8s.emulator.url}/api/v1/namespaces/{NS}/", headers=headers
+        ) as api:
+            assert api.post("pods", json=manifest).status_code == 201
+            deadline = time.monotonic() + 15
+            while phase(api.get("pods/hello").json()) != "Succeeded":
+                assert time.monotonic() < deadline, api.get("pods/hello").json()["status"]
+                time.sleep(0.05)
+            assert api.get("pods/hello/log").text == "hi you\n"
+        assert k8s.call(lambda emulator: emulator.posted_pods) == [manifest]  # as sent
+        assert k8s.call(lambda emulator: emulator.kubelet.errors) == []
