@@ -29,7 +29,8 @@ from jupyterhub.utils import random_port
 from traitlets import Float, Unicode, default
 
 from ..jobs.errors import InvalidSpec
-from ..jobs.preset_choice import choose_preset, preset_label
+from ..jobs.preset_choice import choose_preset
+from ..jobs.presets import preset_label
 from .presets import PresetChoice
 
 __all__ = ["SERVER_TAG", "NeuroJobSpawner"]

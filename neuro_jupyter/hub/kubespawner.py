@@ -29,7 +29,8 @@ from ..backends.kubernetes.config import KubernetesConfig
 from ..backends.kubernetes.pods import Placement, preset_placement
 from ..jobs.errors import InvalidSpec
 from ..jobs.model import Preset
-from ..jobs.preset_choice import choose_preset, preset_label
+from ..jobs.preset_choice import choose_preset
+from ..jobs.presets import preset_label
 from .presets import PresetChoice
 
 __all__ = ["PRESET_TRAITS", "NeuroSpawner", "why_it_cannot_start"]

@@ -1,4 +1,4 @@
-"""Which presets a hub user may place a notebook server on, and how they read. Pure.
+"""Which presets a hub user may place a notebook server on. Pure.
 
 One preset list (``c.NeuroJobs.presets``) sizes jobs and notebook servers
 alike. ``c.NeuroSpawner.preset_groups`` keeps some presets to members of hub
@@ -13,18 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from .errors import InvalidSpec
 from .model import Preset
 
-__all__ = ["allowed_presets", "choose_preset", "preset_label"]
-
-
-def preset_label(preset: Preset) -> str:
-    """``gpu-small — 7 CPU · 57 GB · 1× V100 · preemptible``: a preset in one line."""  # noqa: RUF002
-    parts = [f"{preset.cpu:g} CPU", f"{preset.memory / 10**9:.3g} GB"]
-    if preset.gpu:
-        model = f" {preset.gpu_model}" if preset.gpu_model else " GPU"
-        parts.append(f"{preset.gpu}\u00d7{model}")  # the multiplication sign
-    if preset.preemptible:
-        parts.append("preemptible")
-    return f"{preset.name} — {' · '.join(parts)}"
+__all__ = ["allowed_presets", "choose_preset"]
 
 
 def allowed_presets(

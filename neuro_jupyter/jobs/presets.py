@@ -35,6 +35,7 @@ __all__ = [
     "parse_memory",
     "parse_preset",
     "parse_preset_name",
+    "preset_label",
 ]
 
 FIELD = "preset"
@@ -142,21 +143,30 @@ def format_memory(size: int) -> str:
 
 
 def format_size(size: int) -> str:
-    """Bytes as every surface shows a preset's memory: one decimal in the
-    largest binary unit, none when whole (``1 GiB``, ``1.9 GiB``, ``512 MiB``)."""
-    value, unit = float(size), "B"
+    """Bytes as every surface shows a preset's memory: in the unit it was
+    configured in where it is a whole number of one (``57 GB``, ``2 GiB``,
+    ``512 MB``), else one decimal in the largest binary unit (``1.9 GiB``:
+    presets derived from a machine's memory)."""
+    for unit, name in ((2**40, "TiB"), (10**12, "TB"), (2**30, "GiB"), (10**9, "GB")):
+        if size >= unit and size % unit == 0:
+            return f"{size // unit} {name}"
+    for unit, name in ((2**20, "MiB"), (10**6, "MB")):
+        if 0 < size < 2**30 and size % unit == 0:
+            return f"{size // unit} {name}"
+    value, label = float(size), "B"
     for name in ("KiB", "MiB", "GiB", "TiB"):
         if value < 1024:
             break
-        value, unit = value / 1024, name
+        value, label = value / 1024, name
     text = f"{value:.1f}".removesuffix(".0")
-    return f"{text} {unit}"
+    return f"{text} {label}"
 
 
 def format_preset_size(preset: Preset) -> str:
     """A preset's size, the one way every surface writes it (issue 12): the
-    sidebar and JobForm (as the API's ``display``), ``config show``:
-    ``1 CPU, 1.9 GiB, no GPU``; ``8 CPU, 59.6 GiB, 1 x nvidia-a100, preemptible``."""
+    sidebar and JobForm (as the API's ``display``), the hub's spawn form,
+    ``config show``: ``1 CPU, 1.9 GiB, no GPU``; ``8 CPU, 64 GB, 1 x nvidia-a100,
+    preemptible``."""
     gpu = "no GPU"
     if preset.gpu:
         gpu = f"{preset.gpu} x {preset.gpu_model}" if preset.gpu_model else f"{preset.gpu} GPU"
@@ -164,6 +174,12 @@ def format_preset_size(preset: Preset) -> str:
     if preset.preemptible:
         parts.append("preemptible")
     return ", ".join(parts)
+
+
+def preset_label(preset: Preset) -> str:
+    """A preset in one line, as the Lab sidebar, the widgets and the hub's
+    spawn form show it: ``gpu-small — 7 CPU, 53.1 GiB, 1 x V100, preemptible``."""
+    return f"{preset.name} — {format_preset_size(preset)}"
 
 
 _KEYS = frozenset(

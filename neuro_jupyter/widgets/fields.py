@@ -15,7 +15,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..jobs.model import Preset
-from .views import preset_label
+from ..jobs.presets import preset_label
 
 __all__ = ["FieldInput", "field_inputs", "spec_of"]
 

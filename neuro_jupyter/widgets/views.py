@@ -11,11 +11,9 @@ from datetime import datetime, timezone
 
 from ..client import Job
 from ..jobs.durations import format_duration
-from ..jobs.model import Preset
-from ..jobs.presets import format_preset_size
 from ..render import status_line
 
-__all__ = ["STATUS_COLORS", "elapsed_text", "open_url_html", "preset_label", "status_badge_html"]
+__all__ = ["STATUS_COLORS", "elapsed_text", "open_url_html", "status_badge_html"]
 
 STATUS_COLORS = {
     "pending": "#b58900",
@@ -71,8 +69,3 @@ def open_url_html(job: Job) -> str:
         f'rel="noopener noreferrer" style="padding: 0 1em; line-height: 28px; '
         f'text-decoration: none">Open URL</a>'
     )
-
-
-def preset_label(preset: Preset) -> str:
-    """``cpu-small: 1 CPU, 2 GiB, no GPU``: the domain's one size formatter."""
-    return f"{preset.name}: {format_preset_size(preset)}"

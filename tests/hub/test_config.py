@@ -35,7 +35,7 @@ def run_a_job_as_dana(our_hub: RealHub, browser: httpx.Client) -> None:
     form = browser.get("hub/spawn")  # the spawn form: the presets
     assert form.status_code == 200, form.text
     assert 'name="preset" value="cpu-small"' in form.text
-    assert "cpu-small — 1 CPU · 2.15 GB" in form.text
+    assert "cpu-small — 1 CPU, 2 GiB, no GPU" in form.text
     xsrf = browser.cookies.get("_xsrf", path="/hub/")
     spawned = browser.post("hub/spawn", data={"preset": "cpu-small", "_xsrf": xsrf})
     assert spawned.status_code == 200, spawned.text  # the spawn-pending page

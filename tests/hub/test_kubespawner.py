@@ -21,8 +21,7 @@ from traitlets.config import Config
 from neuro_jupyter.backends.kubernetes.conventions import CONVENTIONS
 from neuro_jupyter.backends.kubernetes.pods import PodConfig, preset_placement
 from neuro_jupyter.hub.kubespawner import NeuroSpawner
-from neuro_jupyter.jobs.preset_choice import preset_label
-from neuro_jupyter.jobs.presets import parse_preset
+from neuro_jupyter.jobs.presets import parse_preset, preset_label
 
 PRESETS = [
     {"name": "cpu-small", "cpu": 1, "memory": "4GiB"},

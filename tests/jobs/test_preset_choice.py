@@ -1,11 +1,11 @@
-"""neuro_jupyter/jobs/preset_choice.py: which presets a hub user may pick, and their labels."""
+"""neuro_jupyter/jobs/preset_choice.py: which presets a hub user may pick."""
 
 from __future__ import annotations
 
 import pytest
 
 from neuro_jupyter.jobs.errors import InvalidSpec
-from neuro_jupyter.jobs.preset_choice import allowed_presets, choose_preset, preset_label
+from neuro_jupyter.jobs.preset_choice import allowed_presets, choose_preset
 from neuro_jupyter.jobs.presets import parse_preset
 
 PRESETS = [
@@ -21,11 +21,6 @@ GROUPS = {"ml": ["gpu-small", "gpu-large"], "big": ["gpu-large"]}
 
 def names(presets: list[object]) -> list[str]:
     return [p.name for p in presets]  # type: ignore[attr-defined]
-
-
-def test_a_preset_reads_as_its_size() -> None:
-    assert preset_label(PRESETS[1]) == "gpu-small — 7 CPU · 57 GB · 1\u00d7 V100 · preemptible"
-    assert preset_label(PRESETS[0]) == "cpu-small — 1 CPU · 4 GB"
 
 
 def test_group_presets_are_for_their_members_and_admins() -> None:

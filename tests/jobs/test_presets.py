@@ -20,6 +20,7 @@ from neuro_jupyter.jobs.presets import (
     parse_memory,
     parse_preset,
     parse_preset_name,
+    preset_label,
 )
 
 GiB = 2**30
@@ -236,10 +237,11 @@ def test_find_preset() -> None:
     ("preset", "text"),
     [
         (Preset("a", 1, 2 * 2**30), "1 CPU, 2 GiB, no GPU"),
-        (Preset("b", 0.5, 2_000_000_000), "0.5 CPU, 1.9 GiB, no GPU"),
+        (Preset("b", 0.5, 2_000_000_000), "0.5 CPU, 2 GB, no GPU"),  # as configured
+        (Preset("m", 1, 2_040_109_465), "1 CPU, 1.9 GiB, no GPU"),  # a machine's share
         (
             Preset("c", 8, 64_000_000_000, gpu=1, gpu_model="nvidia-a100"),
-            "8 CPU, 59.6 GiB, 1 x nvidia-a100",
+            "8 CPU, 64 GB, 1 x nvidia-a100",
         ),
         (
             Preset("d", 2, 256 * 2**20, gpu=2, preemptible=True),
@@ -249,3 +251,14 @@ def test_find_preset() -> None:
 )
 def test_one_size_formatter_for_every_surface(preset: Preset, text: str) -> None:
     assert format_preset_size(preset) == text
+
+
+def test_a_preset_reads_as_its_name_and_size_on_every_surface() -> None:
+    gpu_small = parse_preset(
+        "gpu-small",
+        {"cpu": 7, "memory": "57GB", "gpu": 1, "gpu_model": "V100", "preemptible": True},
+    )
+    assert preset_label(gpu_small) == "gpu-small — 7 CPU, 57 GB, 1 x V100, preemptible"
+    assert preset_label(parse_preset("cpu-small", {"cpu": 1, "memory": "2GiB"})) == (
+        "cpu-small — 1 CPU, 2 GiB, no GPU"
+    )

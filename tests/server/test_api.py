@@ -489,7 +489,7 @@ async def test_presets_say_which_this_machine_can_never_run(api: Api) -> None:
     assert status == 200
     by_name = {p["name"]: p for p in body["presets"]}
     assert by_name["cpu-small"]["unavailable"] is None
-    assert by_name["cpu-small"]["display"] == "1 CPU, 488.3 MiB, no GPU"  # 512MB
+    assert by_name["cpu-small"]["display"] == "1 CPU, 512 MB, no GPU"  # 512MB
     # The test server's local backend has 2 CPUs: cpu-large (2 CPU) fits, a
     # bigger one would not; the rule itself is tested with the backend.
     assert by_name["cpu-large"]["unavailable"] is None

@@ -138,9 +138,9 @@ def test_alice_picks_gpu_small_and_her_lab_runs_in_its_pod(
     shots = Shots(page, "hub-kubernetes")
     page.goto(f"{kube_hub.url}hub/spawn")
     form = page.locator("#spawn_form")  # the presets alice (group ml) may pick
-    expect(form).to_contain_text("cpu-small — 1 CPU · 4 GB")
-    expect(form).to_contain_text("gpu-small — 7 CPU · 57 GB · 1\u00d7 V100 · preemptible")
-    expect(form).to_contain_text("gpu-large — 16 CPU · 120 GB · 4\u00d7 A100")
+    expect(form).to_contain_text("cpu-small — 1 CPU, 4 GB, no GPU")
+    expect(form).to_contain_text("gpu-small — 7 CPU, 57 GB, 1 x V100, preemptible")
+    expect(form).to_contain_text("gpu-large — 16 CPU, 120 GB, 4 x A100")
     shots("spawn-form")
     start_from_the_form(page, "gpu-small")
     shots("spawn-pending")

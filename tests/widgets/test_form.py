@@ -26,9 +26,9 @@ def count_jobs(neuro: NeuroClient) -> int:
 def test_presets_are_offered_with_their_sizes(form: JobForm) -> None:
     preset = form.inputs["preset"].widget
     assert list(preset.options) == [
-        ("cpu-small: 0.5 CPU, 256 MiB, no GPU", "cpu-small"),
-        ("cpu-large: 1 CPU, 512 MiB, no GPU", "cpu-large"),
-        ("spot: 0.5 CPU, 256 MiB, no GPU, preemptible", "spot"),
+        ("cpu-small — 0.5 CPU, 256 MiB, no GPU", "cpu-small"),
+        ("cpu-large — 1 CPU, 512 MiB, no GPU", "cpu-large"),
+        ("spot — 0.5 CPU, 256 MiB, no GPU, preemptible", "spot"),
     ]
     assert preset.value == "cpu-small"  # the server's default
 

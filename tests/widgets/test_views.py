@@ -6,11 +6,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from neuro_jupyter.client import Job
-from neuro_jupyter.jobs.model import Preset
 from neuro_jupyter.widgets.views import (
     elapsed_text,
     open_url_html,
-    preset_label,
     status_badge_html,
 )
 
@@ -54,10 +52,3 @@ def test_open_url_only_while_running() -> None:
     )
     assert open_url_html(job("succeeded", http_url=url)) == ""
     assert open_url_html(job("running")) == ""
-
-
-def test_preset_labels_show_cpu_memory_gpu_and_preemptible() -> None:
-    small = Preset("cpu-small", 1.0, 2 * 2**30)
-    gpu = Preset("gpu-a100", 8.0, 64 * 2**30, gpu=1, gpu_model="nvidia-a100", preemptible=True)
-    assert preset_label(small) == "cpu-small: 1 CPU, 2 GiB, no GPU"
-    assert preset_label(gpu) == "gpu-a100: 8 CPU, 64 GiB, 1 x nvidia-a100, preemptible"
