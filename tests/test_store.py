@@ -329,6 +329,17 @@ def test_live_jobs_are_oldest_first(a_store: JobStore) -> None:
     assert [j.id for j in a_store.live_jobs()] == [older.id, newer.id]
 
 
+def test_running_jobs_are_the_running_ones_oldest_first(a_store: JobStore) -> None:
+    newer, older, pending, done = (a_job(minute=m) for m in (5, 1, 2, 0))
+    for job in (newer, older, pending, done):
+        a_store.add(job)
+    for job in (newer, older, done):
+        a_store.append_status(job.id, running(6))
+    a_store.append_status(done.id, finished(JobStatus.SUCCEEDED, 7))
+    assert [j.id for j in a_store.running_jobs()] == [older.id, newer.id]
+    assert a_store.running_jobs()[0] == a_store.get(older.id)
+
+
 # -- listing ------------------------------------------------------------------------
 
 
@@ -479,6 +490,17 @@ def test_shares_upsert_list_and_remove(a_store: JobStore) -> None:
     assert a_store.shares_of("alice", "web") == []
     unnamed = a_job(minute=1)
     assert a_store.shares_for(unnamed) == []
+
+
+def test_a_job_is_added_with_its_grants_or_not_at_all(a_store: JobStore) -> None:
+    job = a_job(name="web")
+    grants = [Share("alice", job.id, user, Permission.WRITE) for user in ("bob", "carol", "bob")]
+    a_store.add(job, grants)
+    assert a_store.shares_for(job) == grants[:2]
+    clash = a_job(name="web", minute=1)
+    with pytest.raises(Conflict):
+        a_store.add(clash, [Share("alice", clash.id, "dave", Permission.WRITE)])
+    assert a_store.shares_for(clash) == []
 
 
 # -- the schema and the SQLite file ---------------------------------------------------

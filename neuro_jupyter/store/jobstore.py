@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..jobs.errors import Conflict, NotFound
-from ..jobs.model import Job, JobSpec, ListJobsQuery, Share, StatusItem
+from ..jobs.model import Job, JobSpec, JobStatus, ListJobsQuery, Share, StatusItem
 from .queries import list_jobs_select
 from .rows import (
     HISTORY_COLUMNS,
@@ -92,6 +92,8 @@ class JobStore:
         # An in-memory SQLite store is one shared connection: take turns on it.
         memory = is_memory_sqlite(self._engine.url)
         self._lock: AbstractContextManager[Any] = threading.RLock() if memory else nullcontext()
+        # Writes may commit in a writer thread and on the event loop alike.
+        self._count_lock = threading.Lock()
         self.writes = 0
         """Write transactions committed through this object: readers that cache
         what they read compare it to see whether anything may have changed."""
@@ -136,7 +138,8 @@ class JobStore:
                 yield conn
         # Counted after the commit: a reader that noted the count before reading
         # can only see it move, never miss a change it read around.
-        self.writes += 1
+        with self._count_lock:
+            self.writes += 1
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
@@ -146,8 +149,11 @@ class JobStore:
 
     # -- jobs ---------------------------------------------------------------
 
-    def add(self, job: Job) -> None:
-        """Insert a new job with its full history and tags.
+    def add(self, job: Job, grants: Sequence[Share] = ()) -> None:
+        """Insert a new job with its full history and tags, and ``grants`` on it.
+
+        One transaction: a job and its ``share`` list cost one commit, not
+        two (issue 14), and a refused job leaves no grants behind.
 
         Raises:
             Conflict: the owner already has a live job of that name (enforced
@@ -161,6 +167,7 @@ class JobStore:
                 conn.execute(_INSERT_HISTORY, rows.history)
                 if rows.tags:
                     conn.execute(_INSERT_TAGS, rows.tags)
+                self._upsert_shares(conn, grants)
         except sa.exc.IntegrityError as exc:
             raise _conflict(job.name, job.id, exc) from exc
 
@@ -260,6 +267,16 @@ class JobStore:
         with self._read() as conn:
             return self._with_histories(conn, conn.execute(stmt).all())
 
+    def running_jobs(self) -> builtins.list[Job]:
+        """Every running job, oldest first (to end those past their life span)."""
+        stmt = (
+            sa.select(*JOB_COLUMNS)
+            .where(LIVE_WHERE, jobs.c.status == JobStatus.RUNNING)
+            .order_by(jobs.c.created_at, jobs.c.id)
+        )
+        with self._read() as conn:
+            return self._with_histories(conn, conn.execute(stmt).all())
+
     def count(self) -> int:
         """How many jobs are stored, of every owner and status."""
         with self._read() as conn:
@@ -305,17 +322,26 @@ class JobStore:
         created with 64 ``share`` users took 64 commits, issue 14)."""
         if not grants:
             return
+        with self._write() as conn:
+            self._upsert_shares(conn, grants)
+
+    def _upsert_shares(self, conn: sa.Connection, grants: Sequence[Share]) -> None:
+        """Write ``grants`` in the open transaction; a later grant of the same
+        (owner, target, user) replaces an earlier one."""
+        if not grants:
+            return
         insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
         stmt = insert(shares)
         stmt = stmt.on_conflict_do_update(
             index_elements=[shares.c.owner, shares.c.target, shares.c.user],
             set_={"level": stmt.excluded.level},
         )
+        last = {(g.owner, g.target, g.user): g for g in grants}
         rows = [
-            {"owner": g.owner, "target": g.target, "user": g.user, "level": g.level} for g in grants
+            {"owner": g.owner, "target": g.target, "user": g.user, "level": g.level}
+            for g in last.values()
         ]
-        with self._write() as conn:
-            conn.execute(stmt, rows)
+        conn.execute(stmt, rows)
 
     def remove_share(self, owner: str, target: str, user: str) -> bool:
         """Withdraw a grant; whether there was one."""
