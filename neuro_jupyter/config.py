@@ -231,7 +231,8 @@ class NeuroJobs(LoggingConfigurable):
         15.0,
         config=True,
         help="""Seconds between keep-alive comments (`: ping`) of an idle
-        server-sent-events stream (`top`), so proxies with a read timeout keep it.""",
+        server-sent-events stream (`top`, `events`, and `logs` asked for as
+        `text/event-stream`), so proxies with a read timeout keep it.""",
     )
 
     @validate(

@@ -7,6 +7,7 @@ Errors are translated once, in :class:`NeuroAPIHandler`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -152,21 +153,33 @@ class LifeSpanHandler(NeuroAPIHandler):
 
 
 class LogsHandler(NeuroAPIHandler):
-    """``GET jobs/{ref}/logs``: the job's output, streamed as written."""
+    """``GET jobs/{ref}/logs``: the job's output, streamed as written.
+
+    As ``text/plain`` by default: the bytes themselves, straight from the log
+    file where the backend can. A reader that sends ``Accept:
+    text/event-stream`` gets server-sent events instead: ``event: log`` with
+    the bytes in base64 (SSE text cannot carry ``\r`` or bytes that are not
+    UTF-8), ``: ping`` while the job is silent and ``event: end`` once the log
+    is over. A chunked text body has no room for a keep-alive that is not log
+    bytes, and a proxy with a read timeout (nginx: 60 s) drops a followed log
+    of a quiet job; followers that pass one use events (issue 14).
+    """
 
     @web.authenticated
     @authorized
     async def get(self, ref: str) -> None:
         since = self.get_query_argument("since", "")
         follow = parse_flag(self.get_query_argument("follow", "false"), "follow")
-        chunks = self.service.log_stream(
-            self.user_name,
-            ref,
-            follow=follow,
-            since=parse_since(since, datetime.now(timezone.utc)),
-            timestamps=parse_flag(self.get_query_argument("timestamps", "false"), "timestamps"),
-            tail=parse_tail(self.get_query_argument("tail", None)),
-        )
+        options: dict[str, Any] = {
+            "follow": follow,
+            "since": parse_since(since, datetime.now(timezone.utc)),
+            "timestamps": parse_flag(self.get_query_argument("timestamps", "false"), "timestamps"),
+            "tail": parse_tail(self.get_query_argument("tail", None)),
+        }
+        if _accepts_events(self.request.headers.get("Accept", "")):
+            await self._stream_events(self.service.logs(self.user_name, ref, **options))
+            return
+        chunks = self.service.log_stream(self.user_name, ref, **options)
         self.set_header("Content-Type", LOG_CONTENT_TYPE)
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-cache")
@@ -186,6 +199,32 @@ class LogsHandler(NeuroAPIHandler):
             pass  # the reader went away; the job goes on
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
+
+    async def _stream_events(self, chunks: AsyncIterator[bytes]) -> None:
+        self.set_header("Content-Type", SSE_CONTENT_TYPE)
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")  # nginx: pass each event on at once
+        every = float(self.settings.get(KEEPALIVE_KEY, KEEPALIVE_SECONDS))
+        try:
+            await self.flush()  # the headers at once, not with the first output
+            async for chunk in with_keepalive(chunks, every, self.gone):
+                if chunk is None:
+                    self.write(": ping\n\n")
+                else:
+                    self.write(f"event: log\ndata: {base64.b64encode(chunk).decode()}\n\n")
+                await self.flush()
+            self.write("event: end\ndata: {}\n\n")
+            await self.finish(set_content_type=SSE_CONTENT_TYPE)
+        except StreamClosedError:
+            pass  # the reader went away; the job goes on
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+
+
+def _accepts_events(accept: str) -> bool:
+    """Whether an ``Accept`` header names ``text/event-stream`` (a wildcard does not)."""
+    types = (part.partition(";")[0].strip().lower() for part in accept.split(","))
+    return SSE_CONTENT_TYPE in types
 
 
 def _sample_json(sample: TelemetrySample) -> dict[str, Any]:
