@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -544,6 +545,33 @@ def test_the_default_store_is_a_wal_sqlite_file(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            # Checkpoints are the checkpointer's, not any commit's (issue 14).
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+
+
+def test_the_wal_is_checkpointed_in_a_thread_after_writes(tmp_path: Path) -> None:
+    store = JobStore(f"sqlite:///{tmp_path / 'jobs.sqlite'}")
+    checkpointer = store.checkpointer
+    assert checkpointer is not None
+    seen = checkpointer.checkpoints
+    store.add(a_job(name="one", description="x" * 100_000))
+    wait_until(lambda: checkpointer.checkpoints > seen)
+    assert checkpointer.last is not None
+    busy, frames, _ = checkpointer.last
+    assert busy == 0 and frames > 0
+    store.close()  # checkpoints what is left and ends the thread
+    assert checkpointer.last[1] == checkpointer.last[2]  # every frame copied
+    assert not checkpointer.running
+    with JobStore("sqlite://") as memory:
+        assert memory.checkpointer is None  # no WAL in memory
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Return once ``condition()`` holds; fail if it does not within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true"
+        time.sleep(0.01)
 
 
 def test_other_databases_are_refused() -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..jobs.errors import Conflict, NotFound
 from ..jobs.model import Job, JobSpec, JobStatus, ListJobsQuery, Share, StatusItem
+from .checkpoint import WalCheckpointer
 from .queries import list_jobs_select
 from .rows import (
     HISTORY_COLUMNS,
@@ -31,7 +32,7 @@ from .rows import (
     status_columns,
     tag_rows,
 )
-from .schema import IMMEDIATE, ensure_schema, is_memory_sqlite, make_engine
+from .schema import IMMEDIATE, ensure_schema, is_memory_sqlite, is_wal_sqlite, make_engine
 from .tables import LIVE_WHERE, job_tags, jobs, shares, status_history
 
 __all__ = ["JobStore"]
@@ -94,6 +95,10 @@ class JobStore:
         self._lock: AbstractContextManager[Any] = threading.RLock() if memory else nullcontext()
         # Writes may commit in a writer thread and on the event loop alike.
         self._count_lock = threading.Lock()
+        self.checkpointer = (
+            WalCheckpointer(self._engine) if is_wal_sqlite(self._engine.url) else None
+        )
+        """Checkpoints a SQLite file's WAL after writes, off the writing threads."""
         self.writes = 0
         """Write transactions committed through this object: readers that cache
         what they read compare it to see whether anything may have changed."""
@@ -101,7 +106,7 @@ class JobStore:
             with self._write() as conn:
                 self.schema_version = ensure_schema(conn)
         except BaseException:
-            self._engine.dispose()
+            self.close()
             raise
 
     @staticmethod
@@ -116,6 +121,8 @@ class JobStore:
 
     def close(self) -> None:
         """Close every pooled connection; the store must not be used afterwards."""
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self._engine.dispose()
 
     def __enter__(self) -> JobStore:
@@ -140,6 +147,8 @@ class JobStore:
         # can only see it move, never miss a change it read around.
         with self._count_lock:
             self.writes += 1
+        if self.checkpointer is not None:
+            self.checkpointer.wrote()
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
