@@ -132,10 +132,11 @@ class JobService:
         # Each user's JupyterHub groups, as the hub last said them (issue 9).
         self._groups: dict[str, frozenset[str]] = {}
         # The registry writes of creating jobs and of their status changes run
-        # here, one at a time and in order, off the event loop (issue 14): a
-        # commit of a largest job took ~1.5 ms there, a WAL checkpoint riding
-        # on one far more, and a user creating such jobs back to back held
-        # every other request up by as much. SQLite commits without the GIL.
+        # here, one at a time and in order, off the event loop (issue 14): the
+        # three commits of a largest job took ~4 ms there, and a user creating
+        # such jobs back to back held every other request up by as much.
+        # SQLite commits without the GIL. Shares and life-span bumps, one
+        # small row each, still write on the loop.
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="neuro-store-writer")
 
     # -- lifecycle --------------------------------------------------------
