@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ LIMITS = Limits()
 PAGE_SIZE = 3
 PAGE_BYTES = 150_000
 KEEPALIVE = 0.2
+SWITCH_INTERVAL = 0.002
 
 
 @pytest.fixture
@@ -30,6 +32,7 @@ def jp_server_config(jp_server_config: Config) -> Config:
     jp_server_config.NeuroJobs.max_page_size = PAGE_SIZE
     jp_server_config.NeuroJobs.max_page_bytes = PAGE_BYTES
     jp_server_config.NeuroJobs.stream_keepalive = KEEPALIVE
+    jp_server_config.NeuroJobs.thread_switch_interval = SWITCH_INTERVAL
     return jp_server_config
 
 
@@ -258,6 +261,11 @@ async def test_a_followed_log_is_text_unless_events_are_asked_for(api: Api) -> N
             raw=True,
         )
         assert (status, body) == (200, b"a\rb"), accept
+
+
+def test_the_server_hands_the_gil_over_at_the_configured_interval() -> None:
+    # The event loop waits at most this long for a worker thread's GIL.
+    assert sys.getswitchinterval() == SWITCH_INTERVAL
 
 
 async def test_the_served_openapi_document_is_this_servers(api: Api, jp_base_url: str) -> None:
