@@ -426,15 +426,19 @@ class JobService:
         query = dataclasses.replace(query, groups=self.groups_of(query.viewer))
         return self.store.list(query)
 
-    async def list_jobs_in_thread(self, query: ListJobsQuery) -> list[Job]:
-        """:meth:`list_jobs`, read in a worker thread.
+    async def list_page_in_thread(
+        self, query: ListJobsQuery, max_bytes: int
+    ) -> tuple[list[Job], bool]:
+        """:meth:`list_jobs` as far as ``max_bytes`` of stored specs (see
+        :meth:`JobStore.list_page`), read in a worker thread; the jobs, and
+        whether reading stopped at ``max_bytes``.
 
         A page of 100 of the largest jobs accepted is ~14 MB of rows and took
         55 ms to read and decode on the event loop (issue 14); SQLite reads
         without the GIL, so other requests go on meanwhile.
         """
         query = dataclasses.replace(query, groups=self.groups_of(query.viewer))
-        return await asyncio.to_thread(self.store.list, query)
+        return await asyncio.to_thread(self.store.list_page, query, max_bytes)
 
     async def kill(self, user: str, ref: str, wait: float = 0.0) -> Job:
         """Kill a job (idempotent); the record, after up to ``wait`` seconds for the end."""

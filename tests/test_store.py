@@ -439,6 +439,20 @@ def test_list_filters(
     assert keys(some_jobs, a_store.list(ListJobsQuery("alice", **fields))) == expected
 
 
+def test_a_page_is_read_only_as_far_as_its_bytes(a_store: JobStore) -> None:
+    added = [a_job(minute=m, description="x" * 10_000) for m in range(5)]
+    for job in added:
+        a_store.add(job)
+    newest_first = [job.id for job in reversed(added)]
+    query = ListJobsQuery("alice", limit=5)
+    # ~10 KB a spec: the third passes 25,000 bytes and is the last one read.
+    page, cut = a_store.list_page(query, 25_000)
+    assert ([j.id for j in page], cut) == (newest_first[:3], True)
+    assert page == a_store.list(query)[:3]
+    page, cut = a_store.list_page(query, 1_000_000)
+    assert ([j.id for j in page], cut) == (newest_first, False)
+
+
 def test_list_shows_jobs_shared_with_the_viewers_groups(a_store: JobStore) -> None:
     """Issue 9: a job shared with group:G is visible to members of G only."""
     jobs = {

@@ -83,13 +83,15 @@ class JobsHandler(NeuroAPIHandler):
         params = {k: self.get_query_arguments(k) for k in self.request.query_arguments}
         page_size = self.service.limits.page_size
         query = parse_list_query(self.user_name, params, datetime.now(timezone.utc), page_size)
-        jobs = await self.service.list_jobs_in_thread(query)
+        page_bytes = self.service.limits.page_bytes
+        jobs, cut = await self.service.list_page_in_thread(query, page_bytes)
         # Written in a worker thread too: up to page_bytes of JSON.
-        self.write_json_text(await asyncio.to_thread(self._page, jobs, query.limit))
+        self.write_json_text(await asyncio.to_thread(self._page, jobs, query.limit, cut))
 
-    def _page(self, jobs: list[Job], limit: int) -> str:
+    def _page(self, jobs: list[Job], limit: int, cut: bool) -> str:
         """``{"jobs", "next"}``: jobs serialized one by one, so that a page of
-        large jobs ends at page_bytes (issue 14: 20 jobs answered 16.8 MB)."""
+        large jobs ends at page_bytes (issue 14: 20 jobs answered 16.8 MB);
+        ``cut``: the store stopped reading at page_bytes, so more may match."""
         parts: list[str] = []
         size = 0
         for job in jobs:
@@ -98,7 +100,7 @@ class JobsHandler(NeuroAPIHandler):
                 break
             parts.append(text)
             size += len(text) + 1
-        more = len(parts) < len(jobs) or len(jobs) == limit
+        more = cut or len(parts) < len(jobs) or len(jobs) == limit
         cursor = format_cursor(jobs[len(parts) - 1]) if more and parts else None
         return f'{{"jobs": [{",".join(parts)}], "next": {json.dumps(cursor)}}}'
 

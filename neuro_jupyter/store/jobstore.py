@@ -7,6 +7,7 @@ domain records from :mod:`neuro_jupyter.jobs.model`, never rows.
 from __future__ import annotations
 
 import builtins
+import functools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -269,6 +270,37 @@ class JobStore:
         with self._read() as conn:
             rows = conn.execute(list_jobs_select(query)).all()
             return self._with_histories(conn, rows)
+
+    def list_page(self, query: ListJobsQuery, max_bytes: int) -> tuple[builtins.list[Job], bool]:
+        """:meth:`list`, read only as far as ``max_bytes`` of stored specs.
+
+        Rows are read in order until their specs (as stored, in JSON) add up
+        to more than ``max_bytes``; the row that passes it is the last one
+        read. A page of the largest jobs then costs the few that fit an
+        answer, not ``query.limit`` of them (issue 14: 100 rows of ~140 KB
+        took ~35 ms of the GIL to fetch and decode for a 4 MiB answer).
+
+        Returns:
+            The jobs read, and whether reading stopped at ``max_bytes`` (more
+            may match).
+        """
+        stmt = list_jobs_select(query).add_columns(self._stored_size.label("stored_size"))
+        rows: builtins.list[sa.Row[Any]] = []
+        size = 0
+        with self._read() as conn:
+            for row in conn.execute(stmt):
+                rows.append(row)
+                size += row.stored_size or 0
+                if size > max_bytes:
+                    return self._with_histories(conn, rows), True
+            return self._with_histories(conn, rows), False
+
+    @functools.cached_property
+    def _stored_size(self) -> sa.ColumnElement[int]:
+        """The length of a job's stored spec; PostgreSQL's ``json`` needs a cast to measure."""
+        if self._engine.dialect.name == "postgresql":
+            return sa.func.length(sa.cast(jobs.c.spec, sa.Text))
+        return sa.func.length(jobs.c.spec)
 
     def live_jobs(self) -> builtins.list[Job]:
         """Every pending or running job, oldest first (to reconcile at start-up)."""
