@@ -88,7 +88,12 @@ class JobsHandler(NeuroAPIHandler):
         # Written in a worker thread too: up to page_bytes of JSON.
         self.write_json_text(await asyncio.to_thread(self._page, jobs, query.limit, cut))
 
-    def _page(self, jobs: list[Job], limit: int, cut: bool) -> str:
+    def compute_etag(self) -> str | None:
+        """None: hashing a page of up to page_bytes for an ETag took ~2 ms of
+        the event loop (issue 14), and a page changes with every job anyway."""
+        return None
+
+    def _page(self, jobs: list[Job], limit: int, cut: bool) -> bytes:
         """``{"jobs", "next"}``: jobs serialized one by one, so that a page of
         large jobs ends at page_bytes (issue 14: 20 jobs answered 16.8 MB);
         ``cut``: the store stopped reading at page_bytes, so more may match."""
@@ -102,7 +107,8 @@ class JobsHandler(NeuroAPIHandler):
             size += len(text) + 1
         more = cut or len(parts) < len(jobs) or len(jobs) == limit
         cursor = format_cursor(jobs[len(parts) - 1]) if more and parts else None
-        return f'{{"jobs": [{",".join(parts)}], "next": {json.dumps(cursor)}}}'
+        # Encoded here, in the worker thread: ~3 ms for 4 MiB.
+        return f'{{"jobs": [{",".join(parts)}], "next": {json.dumps(cursor)}}}'.encode()
 
     @web.authenticated
     @authorized
