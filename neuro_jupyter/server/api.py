@@ -166,7 +166,7 @@ class LogsHandler(NeuroAPIHandler):
     As ``text/plain`` by default: the bytes themselves, straight from the log
     file where the backend can. A reader that sends ``Accept:
     text/event-stream`` gets server-sent events instead: ``event: log`` with
-    the bytes in base64 (SSE text cannot carry ``\r`` or bytes that are not
+    the bytes in base64 (SSE text cannot carry ``\\r`` or bytes that are not
     UTF-8), ``: ping`` while the job is silent and ``event: end`` once the log
     is over. A chunked text body has no room for a keep-alive that is not log
     bytes, and a proxy with a read timeout (nginx: 60 s) drops a followed log
