@@ -231,7 +231,19 @@ class NeuroJobs(LoggingConfigurable):
         15.0,
         config=True,
         help="""Seconds between keep-alive comments (`: ping`) of an idle
-        server-sent-events stream (`top`), so proxies with a read timeout keep it.""",
+        server-sent-events stream (`top`, `events`, and `logs` asked for as
+        `text/event-stream`), so proxies with a read timeout keep it.""",
+    )
+
+    thread_switch_interval = Float(
+        0.001,
+        config=True,
+        help="""Seconds a thread may keep Python's GIL while another waits for it
+        (`sys.setswitchinterval`), set for the whole server process when it runs
+        jobs. Pages of large jobs and registry writes run in worker threads; with
+        Python's default (0.005) the event loop waited up to that long at each of
+        its system calls while one of them ran, and other users' requests took
+        several times longer (issue 14). 0: leave Python's setting.""",
     )
 
     @validate(
@@ -259,6 +271,13 @@ class NeuroJobs(LoggingConfigurable):
             page_size=self.max_page_size,
             page_bytes=self.max_page_bytes,
         )
+
+    @validate("thread_switch_interval")
+    def _validate_thread_switch_interval(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value < 0:
+            raise TraitError("c.NeuroJobs.thread_switch_interval must be 0 or more")
+        return value
 
     @validate("auth_cache_max_age")
     def _validate_auth_cache_max_age(self, proposal: dict[str, Any]) -> int:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from .backends.base import (
     Backend,
@@ -63,6 +65,8 @@ from .store import JobStore
 __all__ = ["JobService"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 OPENED_FOR = 1.0
 """Seconds the proxy may reuse a visitor's access to a job without a store read."""
@@ -127,6 +131,13 @@ class JobService:
         self._opened: dict[tuple[str | None, frozenset[str], str], tuple[int, float, Job]] = {}
         # Each user's JupyterHub groups, as the hub last said them (issue 9).
         self._groups: dict[str, frozenset[str]] = {}
+        # The registry writes of creating jobs and of their status changes run
+        # here, one at a time and in order, off the event loop (issue 14): the
+        # three commits of a largest job took ~4 ms there, and a user creating
+        # such jobs back to back held every other request up by as much.
+        # SQLite commits without the GIL. Shares and life-span bumps, one
+        # small row each, still write on the loop.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="neuro-store-writer")
 
     # -- lifecycle --------------------------------------------------------
 
@@ -159,24 +170,33 @@ class JobService:
         self._tasks.clear()
         if self._started is not None:
             await self.backend.shutdown()
+        self._writer.shutdown(wait=True)
         self.store.close()
+
+    async def _written(self, write: Callable[..., T], *args: Any) -> T:
+        """``write(*args)`` run in the store's writer thread; its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, functools.partial(write, *args))
 
     async def _events_loop(self) -> None:
         async for event in self.backend.events():
             try:
-                self._apply(event)
+                await self._apply(event)
             except Exception:
                 log.exception("could not record %s for %s", event.item, event.job_id)
 
-    def _apply(self, event: StatusEvent) -> None:
+    async def _apply(self, event: StatusEvent) -> None:
+        store = self.store
         try:
-            job = self.store.append_status(event.job_id, event.item, event.backend_state)
+            job = await self._written(
+                store.append_status, event.job_id, event.item, event.backend_state
+            )
         except IllegalTransition:
             # A late report about a job that already finished (e.g. an exit
             # racing a kill): the first word stands.
             log.debug("ignored %s for %s", event.item, event.job_id)
             if event.backend_state is not None:
-                self.store.set_backend_state(event.job_id, event.backend_state)
+                await self._written(store.set_backend_state, event.job_id, event.backend_state)
         else:
             before = job.history[-2].status if len(job.history) > 1 else None
             self._published(job, before)
@@ -194,7 +214,10 @@ class JobService:
             await asyncio.sleep(self.life_span_check_interval)
 
     async def _end_expired_jobs(self) -> None:
-        for job in self.store.live_jobs():
+        # Running jobs only, read in a thread: reading every live job on the
+        # loop each second took ~110 ms once a thousand large jobs were
+        # queued (issue 14).
+        for job in await asyncio.to_thread(self.store.running_jobs):
             limit = job.spec.life_span
             if (
                 job.status is JobStatus.RUNNING
@@ -300,20 +323,21 @@ class JobService:
     ) -> Job:
         await self.ready()
         preset = find_preset(self.presets, spec.preset)
-        shares = [parse_grantee(u, "share") for u in spec.share]
+        shares = spec.share  # parsed with the spec (grantees, no duplicates)
         if user in shares:
             raise InvalidSpec("share", "a job cannot be shared with its owner")
         self.backend.check(user, spec, preset)
         job = Job.create(user, spec, preset, cluster=self.cluster, runtime=self.backend.runtime)
-        self.store.add(job)
-        # Neu.ro's `run --share` grants write.
-        self.store.put_shares([Share(user, job.id, other, Permission.WRITE) for other in shares])
+        # Neu.ro's `run --share` grants write. Stored before the start: the
+        # unique live name is decided by this insert.
+        grants = [Share(user, job.id, other, Permission.WRITE) for other in shares]
+        await self._written(self.store.add, job, grants)
         try:
             await self.backend.start(job, secret_env or None)
         except Exception as exc:
             log.exception("backend could not start %s", job.id)
             item = StatusItem(JobStatus.FAILED, Reason.CANNOT_RUN, f"could not start: {exc}")
-            self.store.append_status(job.id, item)
+            await self._written(self.store.append_status, job.id, item)
             return self._published(self._get(job.id), None)
         # The record as added, without a re-read (~1 ms): the backend reports
         # progress as events, applied to the store after start() returns.
@@ -402,15 +426,19 @@ class JobService:
         query = dataclasses.replace(query, groups=self.groups_of(query.viewer))
         return self.store.list(query)
 
-    async def list_jobs_in_thread(self, query: ListJobsQuery) -> list[Job]:
-        """:meth:`list_jobs`, read in a worker thread.
+    async def list_page_in_thread(
+        self, query: ListJobsQuery, max_bytes: int
+    ) -> tuple[list[Job], bool]:
+        """:meth:`list_jobs` as far as ``max_bytes`` of stored specs (see
+        :meth:`JobStore.list_page`), read in a worker thread; the jobs, and
+        whether reading stopped at ``max_bytes``.
 
         A page of 100 of the largest jobs accepted is ~14 MB of rows and took
         55 ms to read and decode on the event loop (issue 14); SQLite reads
         without the GIL, so other requests go on meanwhile.
         """
         query = dataclasses.replace(query, groups=self.groups_of(query.viewer))
-        return await asyncio.to_thread(self.store.list, query)
+        return await asyncio.to_thread(self.store.list_page, query, max_bytes)
 
     async def kill(self, user: str, ref: str, wait: float = 0.0) -> Job:
         """Kill a job (idempotent); the record, after up to ``wait`` seconds for the end."""

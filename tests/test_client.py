@@ -131,13 +131,14 @@ async def test_sync_logs_follow_until_the_server_ends_the_stream(
     alice_sync: NeuroClient,
 ) -> None:
     def follow() -> tuple[list[bytes], Job]:
-        script = ["sh", "-c", "echo 1; sleep 1; echo 2"]
+        # Followed logs travel as events (issue 14): a byte that is not UTF-8 survives.
+        script = ["sh", "-c", r"printf '1\377\n'; sleep 1; echo 2"]
         job = alice_sync.run({"image": "ubuntu", "command": script})
         chunks = list(alice_sync.logs(job.id, follow=True))
         return chunks, alice_sync.wait_for(job.id, finished, poll=0.05, timeout=20)
 
     chunks, job = await in_thread(follow)
-    assert b"".join(chunks) == b"1\n2\n"
+    assert b"".join(chunks) == b"1\xff\n2\n"
     assert job.status == "succeeded"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -329,6 +330,17 @@ def test_live_jobs_are_oldest_first(a_store: JobStore) -> None:
     assert [j.id for j in a_store.live_jobs()] == [older.id, newer.id]
 
 
+def test_running_jobs_are_the_running_ones_oldest_first(a_store: JobStore) -> None:
+    newer, older, pending, done = (a_job(minute=m) for m in (5, 1, 2, 0))
+    for job in (newer, older, pending, done):
+        a_store.add(job)
+    for job in (newer, older, done):
+        a_store.append_status(job.id, running(6))
+    a_store.append_status(done.id, finished(JobStatus.SUCCEEDED, 7))
+    assert [j.id for j in a_store.running_jobs()] == [older.id, newer.id]
+    assert a_store.running_jobs()[0] == a_store.get(older.id)
+
+
 # -- listing ------------------------------------------------------------------------
 
 
@@ -427,6 +439,20 @@ def test_list_filters(
     assert keys(some_jobs, a_store.list(ListJobsQuery("alice", **fields))) == expected
 
 
+def test_a_page_is_read_only_as_far_as_its_bytes(a_store: JobStore) -> None:
+    added = [a_job(minute=m, description="x" * 10_000) for m in range(5)]
+    for job in added:
+        a_store.add(job)
+    newest_first = [job.id for job in reversed(added)]
+    query = ListJobsQuery("alice", limit=5)
+    # ~10 KB a spec: the third passes 25,000 bytes and is the last one read.
+    page, cut = a_store.list_page(query, 25_000)
+    assert ([j.id for j in page], cut) == (newest_first[:3], True)
+    assert page == a_store.list(query)[:3]
+    page, cut = a_store.list_page(query, 1_000_000)
+    assert ([j.id for j in page], cut) == (newest_first, False)
+
+
 def test_list_shows_jobs_shared_with_the_viewers_groups(a_store: JobStore) -> None:
     """Issue 9: a job shared with group:G is visible to members of G only."""
     jobs = {
@@ -481,6 +507,17 @@ def test_shares_upsert_list_and_remove(a_store: JobStore) -> None:
     assert a_store.shares_for(unnamed) == []
 
 
+def test_a_job_is_added_with_its_grants_or_not_at_all(a_store: JobStore) -> None:
+    job = a_job(name="web")
+    grants = [Share("alice", job.id, user, Permission.WRITE) for user in ("bob", "carol", "bob")]
+    a_store.add(job, grants)
+    assert a_store.shares_for(job) == grants[:2]
+    clash = a_job(name="web", minute=1)
+    with pytest.raises(Conflict):
+        a_store.add(clash, [Share("alice", clash.id, "dave", Permission.WRITE)])
+    assert a_store.shares_for(clash) == []
+
+
 # -- the schema and the SQLite file ---------------------------------------------------
 
 
@@ -522,6 +559,33 @@ def test_the_default_store_is_a_wal_sqlite_file(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            # Checkpoints are the checkpointer's, not any commit's (issue 14).
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+
+
+def test_the_wal_is_checkpointed_in_a_thread_after_writes(tmp_path: Path) -> None:
+    store = JobStore(f"sqlite:///{tmp_path / 'jobs.sqlite'}")
+    checkpointer = store.checkpointer
+    assert checkpointer is not None
+    seen = checkpointer.checkpoints
+    store.add(a_job(name="one", description="x" * 100_000))
+    wait_until(lambda: checkpointer.checkpoints > seen)
+    assert checkpointer.last is not None
+    busy, frames, _ = checkpointer.last
+    assert busy == 0 and frames > 0
+    store.close()  # checkpoints what is left and ends the thread
+    assert checkpointer.last[1] == checkpointer.last[2]  # every frame copied
+    assert not checkpointer.running
+    with JobStore("sqlite://") as memory:
+        assert memory.checkpointer is None  # no WAL in memory
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Return once ``condition()`` holds; fail if it does not within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true"
+        time.sleep(0.01)
 
 
 def test_other_databases_are_refused() -> None:

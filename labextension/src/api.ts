@@ -6,6 +6,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { LogEventDecoder } from './sse';
 import {
   IErrorBody,
   IJob,
@@ -20,6 +21,9 @@ import {
 
 /** The API root, relative to the server's base URL. */
 export const API_PREFIX = 'neuro/api/v1';
+
+/** Server-sent events' media type. */
+const EVENT_STREAM = 'text/event-stream';
 
 /** What went wrong, for the UI to say. */
 export type ErrorKind =
@@ -351,18 +355,23 @@ export class JobsService {
       onStart?: (start: number | null) => void;
     } = {}
   ): Promise<void> {
-    const query = new URLSearchParams({
-      follow: String(options.follow ?? true)
-    });
+    const follow = options.follow ?? true;
+    const query = new URLSearchParams({ follow: String(follow) });
     if (options.tail !== undefined) {
       query.set('tail', String(options.tail));
     }
+    // A followed log comes as server-sent events: their `: ping` keeps a
+    // quiet job's stream open through a proxy with a read timeout (issue 14).
+    const headers: Record<string, string> = follow
+      ? { Accept: EVENT_STREAM }
+      : {};
     await this._stream(
       `jobs/${enc(ref)}/logs`,
       query,
       onText,
       signal,
-      {},
+      headers,
+      true,
       response => options.onStart?.(logStart(response))
     );
   }
@@ -413,6 +422,7 @@ export class JobsService {
     onText: (text: string) => void,
     signal?: AbortSignal,
     headers: Record<string, string> = {},
+    logEvents = false,
     onResponse?: (response: Response) => void
   ): Promise<void> {
     try {
@@ -423,9 +433,17 @@ export class JobsService {
         query
       );
       onResponse?.(response);
+      const contentType = response.headers.get('Content-Type') ?? '';
+      // A log sent as events is handed on as its text; anything else as is
+      // (a log from a server that answers text/plain, the events of `top`).
+      const log =
+        logEvents && contentType.startsWith(EVENT_STREAM)
+          ? new LogEventDecoder()
+          : null;
       const decoder = new TextDecoder();
       if (!response.body) {
-        onText(await response.text());
+        const text = await response.text();
+        onText(log ? log.feed(text) + log.end() : text);
         return;
       }
       const reader = response.body.getReader();
@@ -434,9 +452,11 @@ export class JobsService {
         if (done) {
           break;
         }
-        onText(decoder.decode(value, { stream: true }));
+        const text = decoder.decode(value, { stream: true });
+        onText(log ? log.feed(text) : text);
       }
-      onText(decoder.decode());
+      const rest = decoder.decode();
+      onText(log ? log.feed(rest) + log.end() : rest);
     } catch (error) {
       if (!signal?.aborted) {
         throw error;

@@ -7,69 +7,11 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { JobsService } from './api';
+import { IServerEvent, SSEParser } from './sse';
 import { IJob } from './types';
 
-/** One server-sent event. */
-export interface IServerEvent {
-  event: string;
-  id: string | null;
-  data: string;
-}
-
-/**
- * An incremental `text/event-stream` parser: feed it text as it arrives,
- * get back the events it completes (comments are skipped).
- */
-export class SSEParser {
-  /** The events `text` completes. */
-  feed(text: string): IServerEvent[] {
-    this._buffer += text;
-    const events: IServerEvent[] = [];
-    for (;;) {
-      const end = this._buffer.search(/\r?\n/);
-      if (end < 0) {
-        return events;
-      }
-      const line = this._buffer.slice(0, end);
-      this._buffer = this._buffer.slice(
-        end + (this._buffer[end] === '\r' ? 2 : 1)
-      );
-      if (line === '') {
-        if (this._seen) {
-          events.push(this._event);
-        }
-        this._event = { event: 'message', id: null, data: '' };
-        this._seen = false;
-        continue;
-      }
-      const colon = line.indexOf(':');
-      if (colon === 0) {
-        continue; // a comment (`: ping`)
-      }
-      const name = colon < 0 ? line : line.slice(0, colon);
-      let value = colon < 0 ? '' : line.slice(colon + 1);
-      if (value.startsWith(' ')) {
-        value = value.slice(1);
-      }
-      if (name === 'event') {
-        this._event.event = value;
-        this._seen = true;
-      } else if (name === 'id') {
-        this._event.id = value;
-        this._seen = true;
-      } else if (name === 'data') {
-        this._event.data = this._event.data
-          ? `${this._event.data}\n${value}`
-          : value;
-        this._seen = true;
-      }
-    }
-  }
-
-  private _buffer = '';
-  private _seen = false;
-  private _event: IServerEvent = { event: 'message', id: null, data: '' };
-}
+export type { IServerEvent } from './sse';
+export { SSEParser } from './sse';
 
 /** The shared `GET events` stream, reconnecting with backoff. */
 export class JobEvents {

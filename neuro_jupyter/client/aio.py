@@ -20,7 +20,9 @@ from .base import (
     Call,
     SSEDecoder,
     exec_control,
+    is_log_events,
     jobs_params,
+    log_bytes,
     more_pages,
 )
 from .config import ApiConfig
@@ -185,8 +187,19 @@ class AsyncNeuroClient(BaseClient):
         with ``tail``, from its last ``tail`` lines."""
         call = self.logs_call(ref, follow, since, timestamps, tail)
         async with self._stream(call) as response:
-            async for chunk in response.aiter_raw():
-                yield chunk
+            if not is_log_events(response.headers.get("Content-Type", "")):
+                async for chunk in response.aiter_raw():  # not followed, or an older server
+                    yield chunk
+                return
+            decoder = SSEDecoder()
+            async for line in response.aiter_lines():
+                event = decoder.feed(line)
+                if event is None:
+                    continue
+                if event[0] == "end":
+                    return
+                for chunk in log_bytes(iter([event])):
+                    yield chunk
 
     async def events(self, last_event_id: str | None = None) -> AsyncIterator[Job | None]:
         """Every change of the jobs the caller may see, as it happens

@@ -8,6 +8,7 @@ send (httpx's own ``BaseClient``/``Client``/``AsyncClient`` split).
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from .config import ApiConfig
 from .errors import ApiError, error_for, not_answering, server_root
 from .models import Job, Sample
 
-__all__ = ["BaseClient", "Call", "SSEDecoder"]
+__all__ = ["LOG_EVENTS", "BaseClient", "Call", "SSEDecoder", "is_log_events", "log_bytes"]
 
 T = TypeVar("T")
 Params = list[tuple[str, str]]
@@ -96,6 +97,24 @@ class SSEDecoder:
         elif name == "data":
             self.data.append(value)
         return None
+
+
+LOG_EVENTS = "text/event-stream"
+"""What a followed log is asked for as (see :meth:`BaseClient.logs_call`)."""
+
+
+def is_log_events(content_type: str) -> bool:
+    """Whether a logs answer is server-sent events (else it is the bytes themselves)."""
+    return content_type.partition(";")[0].strip().lower() == LOG_EVENTS
+
+
+def log_bytes(events: Iterator[tuple[str, str]]) -> Iterator[bytes]:
+    """The log's bytes from its event stream, up to its ``end`` event."""
+    for event, data in events:
+        if event == "end":
+            return
+        if event == "log":
+            yield base64.b64decode(data)
 
 
 def top_samples(events: Iterator[tuple[str, str]]) -> Iterator[Sample]:
@@ -275,13 +294,20 @@ class BaseClient:
         timestamps: bool,
         tail: int | None = None,
     ) -> Call[None]:
-        """``GET jobs/{ref}/logs`` (streamed); ``tail``: from the last lines only."""
+        """``GET jobs/{ref}/logs`` (streamed); ``tail``: from the last lines only.
+
+        A followed log is asked for as server-sent events (read them with
+        :func:`log_bytes`): their ``: ping`` keeps a quiet job's stream open
+        through a proxy with a read timeout (issue 14).
+        """
         params = [("follow", _flag(follow)), ("timestamps", _flag(timestamps))]
         if since is not None:
             params.append(("since", since))
         if tail is not None:
             params.append(("tail", str(tail)))
-        return Call("GET", f"jobs/{_ref(ref)}/logs", _none, params=params, stream=True)
+        headers = {"Accept": LOG_EVENTS} if follow else {}
+        path = f"jobs/{_ref(ref)}/logs"
+        return Call("GET", path, _none, params=params, stream=True, headers=headers)
 
     def events_call(self, last_event_id: str | None) -> Call[None]:
         """``GET events`` (server-sent job changes, streamed), after ``last_event_id``."""

@@ -23,7 +23,9 @@ from .base import (
     Call,
     SSEDecoder,
     exec_control,
+    is_log_events,
     jobs_params,
+    log_bytes,
     more_pages,
     top_samples,
 )
@@ -195,7 +197,11 @@ class NeuroClient(BaseClient):
         The request is made, and its errors raised, when iteration starts.
         """
         with self._stream(self.logs_call(ref, follow, since, timestamps, tail)) as response:
-            yield from response.iter_raw()
+            if not is_log_events(response.headers.get("Content-Type", "")):
+                yield from response.iter_raw()  # not followed, or an older server
+                return
+            decoder = SSEDecoder()
+            yield from log_bytes(e for line in response.iter_lines() if (e := decoder.feed(line)))
 
     def top(self, ref: str, *, interval: float = 1.0) -> Iterator[Sample]:
         """Telemetry samples every ``interval`` seconds until the job ends."""

@@ -265,8 +265,8 @@ class NeuroAPIHandler(ServiceMixin, APIHandler):
         """Answer with ``data`` as JSON."""
         self.write_json_text(json.dumps(data), status)
 
-    def write_json_text(self, text: str, status: int = 200) -> None:
-        """Answer with ``text``, already JSON."""
+    def write_json_text(self, text: str | bytes, status: int = 200) -> None:
+        """Answer with ``text``, already JSON (bytes: already UTF-8)."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(text)

@@ -93,6 +93,9 @@ class NeuroJobsApp(ExtensionApp):
             default_workdir=self.serverapp.root_dir,
         )
         self.settings[SERVICE_KEY] = self.service
+        if self.neuro.thread_switch_interval > 0:
+            # The event loop shares the GIL with the service's worker threads.
+            sys.setswitchinterval(self.neuro.thread_switch_interval)
         self.settings[SINGLE_USER_KEY] = self._single_user()
         self.settings[PROXY_CLIENT_KEY] = make_proxy_client()
         self.settings[PROXY_TIMEOUT_KEY] = self.neuro.proxy_timeout

@@ -12,6 +12,7 @@ job's first output reaches its reader sooner).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from tornado.iostream import SSLIOStream
@@ -19,7 +20,7 @@ from tornado.web import RequestHandler
 
 from ..backends.base import FileRegion, LogChunk
 
-__all__ = ["COPY_MAX", "send_at_once", "write_log_chunk"]
+__all__ = ["COPY_MAX", "log_bytes", "send_at_once", "write_log_chunk"]
 
 _READ_SIZE = 1 << 20
 COPY_MAX = 1 << 16
@@ -94,3 +95,28 @@ async def write_log_chunk(handler: RequestHandler, chunk: LogChunk) -> None:
         await _send_region(handler, chunk)
     else:
         await _copy_region(handler, chunk)
+
+
+async def log_bytes(chunks: AsyncIterator[LogChunk]) -> AsyncIterator[bytes]:
+    """A log's chunks as bytes, for senders that cannot pass a file on (events).
+
+    A file region is read in a worker thread, a MiB at a time, so a long log
+    neither blocks the event loop nor sits in memory whole. Closing this
+    closes ``chunks``.
+    """
+    try:
+        async for chunk in chunks:
+            if isinstance(chunk, bytes):
+                yield chunk
+                continue
+            done = 0
+            while done < chunk.length:
+                size = min(_READ_SIZE, chunk.length - done)
+                part = FileRegion(chunk.path, chunk.offset + done, size)
+                data = await asyncio.to_thread(part.read)
+                if not data:
+                    raise OSError(f"{chunk.path} shrank while it was being sent")
+                done += len(data)
+                yield data
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]

@@ -1,7 +1,8 @@
 """Engines and the versioned schema.
 
-SQLite (the default) gets WAL, foreign keys, a busy timeout and
-``synchronous=NORMAL`` on every connection. SQLAlchemy, not the ``sqlite3``
+SQLite (the default) gets WAL (checkpointed by :mod:`.checkpoint`, not by
+commits), foreign keys, a busy timeout and ``synchronous=NORMAL`` on every
+connection. SQLAlchemy, not the ``sqlite3``
 driver, emits ``BEGIN`` so that transactions cover reads and DDL, and write
 transactions can ask for ``BEGIN IMMEDIATE`` (take the write lock up front,
 so two writers serialise instead of one failing to upgrade its lock).
@@ -29,6 +30,7 @@ __all__ = [
     "SchemaVersionError",
     "ensure_schema",
     "is_memory_sqlite",
+    "is_wal_sqlite",
     "make_engine",
 ]
 
@@ -50,6 +52,11 @@ class SchemaVersionError(RuntimeError):
 def is_memory_sqlite(url: sa.URL) -> bool:
     """Whether ``url`` names a private in-memory SQLite database."""
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def is_wal_sqlite(url: sa.URL) -> bool:
+    """Whether ``url`` names a SQLite file (kept in WAL mode by :func:`make_engine`)."""
+    return url.get_backend_name() == "sqlite" and not is_memory_sqlite(url)
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -86,6 +93,9 @@ def _add_sqlite_listeners(engine: sa.Engine, *, wal: bool) -> None:
         try:
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL").fetchall()
+                # Checkpoints run in a thread of their own (store/checkpoint.py),
+                # not in whichever commit fills the log (issue 14).
+                cursor.execute("PRAGMA wal_autocheckpoint=0").fetchall()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=NORMAL")

@@ -137,7 +137,8 @@ async def test_second_job_waits_for_capacity_then_runs(api: Api) -> None:
     await api("POST", "jobs", {**big, "command": "sleep 2", "name": "first"})
     await job_when(api, "first", lambda j: j["status"] == "running")
     await api("POST", "jobs", {**big, "command": "echo second", "name": "second"})
-    _, waiting = await api("GET", "jobs/second")
+    # The backend's word comes as an event, recorded just after the answer.
+    waiting = await job_when(api, "second", lambda j: j["reason"] != "Creating")
     assert (waiting["status"], waiting["reason"]) == ("pending", "Scheduling")
     second = await job_when(api, "second", finished)
     first = await job_when(api, "first", finished)

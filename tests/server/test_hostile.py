@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from traitlets.config import Config
 
 from neuro_jupyter.jobs.limits import Limits
-from tests.conftest import Api
+from tests.conftest import ALICE_TOKEN, Api
 from tests.server.test_api import finished, job_when
 
 pytestmark = pytest.mark.usefixtures("jp_serverapp")
@@ -21,6 +24,7 @@ LIMITS = Limits()
 PAGE_SIZE = 3
 PAGE_BYTES = 150_000
 KEEPALIVE = 0.2
+SWITCH_INTERVAL = 0.002
 
 
 @pytest.fixture
@@ -28,6 +32,7 @@ def jp_server_config(jp_server_config: Config) -> Config:
     jp_server_config.NeuroJobs.max_page_size = PAGE_SIZE
     jp_server_config.NeuroJobs.max_page_bytes = PAGE_BYTES
     jp_server_config.NeuroJobs.stream_keepalive = KEEPALIVE
+    jp_server_config.NeuroJobs.thread_switch_interval = SWITCH_INTERVAL
     return jp_server_config
 
 
@@ -210,6 +215,57 @@ async def test_top_sends_its_headers_at_once_and_pings_while_idle(
         data += await asyncio.wait_for(reader.read(4096), 10)
     writer.close()
     await api("DELETE", f"jobs/{job['id']}", params={"wait": "false"})
+
+
+async def test_a_followed_log_as_events_pings_while_the_job_is_silent_bytes_intact(
+    api: Api, jp_base_url: str, jp_http_port: int
+) -> None:
+    written = b"one\rtwo \xff\n"  # a carriage return and a byte that is not UTF-8
+    command = ["sh", "-c", r"printf 'one\rtwo \377\n'; exec sleep 60"]
+    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": command})
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}neuro/api/v1/jobs/{job['id']}/logs"
+    headers = {"Authorization": f"token {ALICE_TOKEN}", "Accept": "text/event-stream"}
+    logged, pings_after, events = b"", 0, []
+    async with (
+        httpx.AsyncClient(timeout=httpx.Timeout(30)) as client,
+        client.stream("GET", url, params={"follow": "true"}, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.aiter_lines()
+        async for line in lines:
+            if line.startswith("data: ") and events[-1] == "log":
+                logged += base64.b64decode(line.removeprefix("data: "))
+            elif line.startswith("event: "):
+                events.append(line.removeprefix("event: "))
+            elif line == ": ping" and logged == written:
+                pings_after += 1  # the job is silent now: nothing but pings (every 0.2 s)
+                if pings_after == 2:
+                    break
+        assert (logged, pings_after) == (written, 2)
+        await api("DELETE", f"jobs/{job['id']}", params={"wait": "false"})
+        rest = [line async for line in lines]
+    assert set(events) == {"log"}
+    assert "event: end" in rest and not any(line.startswith("event: log") for line in rest)
+
+
+async def test_a_followed_log_is_text_unless_events_are_asked_for(api: Api) -> None:
+    _, job = await api("POST", "jobs", {"image": "ubuntu", "command": ["printf", "a\\rb"]})
+    await job_when(api, job["id"], finished)
+    for accept in ("text/plain", "*/*", "text/html, text/event-streams"):
+        status, body = await api(
+            "GET",
+            f"jobs/{job['id']}/logs",
+            params={"follow": "true"},
+            headers={"Accept": accept},
+            raw=True,
+        )
+        assert (status, body) == (200, b"a\rb"), accept
+
+
+def test_the_server_hands_the_gil_over_at_the_configured_interval() -> None:
+    # The event loop waits at most this long for a worker thread's GIL.
+    assert sys.getswitchinterval() == SWITCH_INTERVAL
 
 
 async def test_the_served_openapi_document_is_this_servers(api: Api, jp_base_url: str) -> None:

@@ -183,6 +183,39 @@ describe('JobsService', () => {
     expect(chunks.join('')).toBe(parts.join(''));
   });
 
+  it('follows a log sent as events, pings skipped, bytes decoded whole', async () => {
+    const encoder = new TextEncoder();
+    const bytes = encoder.encode('tick 1\n10%\r20% é\n');
+    const split = bytes.length - 2; // inside the two bytes of 'é'
+    const base64 = (part: Uint8Array) => btoa(String.fromCharCode(...part));
+    const stream = [
+      `event: log\ndata: ${base64(bytes.slice(0, split))}\n\n`,
+      ': ping\n\n',
+      `event: log\ndata: ${base64(bytes.slice(split))}\n\n`,
+      'event: end\ndata: {}\n\n'
+    ];
+    const accepts: (string | null)[] = [];
+    const { settings, seen } = fakeServer(request => {
+      accepts.push(request.headers.get('Accept'));
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const part of stream) {
+              controller.enqueue(encoder.encode(part));
+            }
+            controller.close();
+          }
+        }) as unknown as BodyInit,
+        { status: 200, headers: { 'Content-Type': 'text/event-stream' } }
+      );
+    });
+    const chunks: string[] = [];
+    await new JobsService(settings).streamLogs('train', text => chunks.push(text));
+    expect(seen[0].url).toBe(`${BASE_URL}neuro/api/v1/jobs/train/logs?follow=true`);
+    expect(accepts).toEqual(['text/event-stream']);
+    expect(chunks.join('')).toBe('tick 1\n10%\r20% é\n');
+  });
+
   it('ends a log stream quietly when aborted', async () => {
     const abort = new AbortController();
     const { settings } = fakeServer(() => {
