@@ -191,13 +191,7 @@ class AsyncNeuroClient(BaseClient):
                 async for chunk in response.aiter_raw():  # not followed, or an older server
                     yield chunk
                 return
-            decoder = SSEDecoder()
-            async for line in response.aiter_lines():
-                event = decoder.feed(line)
-                if event is None:
-                    continue
-                if event[0] == "end":
-                    return
+            async for event in _events_until_end(response):
                 for chunk in log_bytes(iter([event])):
                     yield chunk
 
@@ -206,30 +200,18 @@ class AsyncNeuroClient(BaseClient):
         (``GET events``): each job as now; None when changes were missed
         (list again). Ends when the server ends the stream."""
         async with self._stream(self.events_call(last_event_id)) as response:
-            decoder = SSEDecoder()
-            async for line in response.aiter_lines():
-                event = decoder.feed(line)
-                if event is None:
-                    continue
-                if event[0] == "end":
-                    return
-                if event[0] == "reset":
+            async for name, data in _events_until_end(response):
+                if name == "reset":
                     yield None
-                elif event[0] == "job":
-                    yield Job.from_json(json.loads(event[1]))
+                elif name == "job":
+                    yield Job.from_json(json.loads(data))
 
     async def top(self, ref: str, *, interval: float = 1.0) -> AsyncIterator[Sample]:
         """Telemetry samples every ``interval`` seconds until the job ends."""
         async with self._stream(self.top_call(ref, interval)) as response:
-            decoder = SSEDecoder()
-            async for line in response.aiter_lines():
-                event = decoder.feed(line)
-                if event is None:
-                    continue
-                if event[0] == "end":
-                    return
-                if event[0] == "sample":
-                    yield Sample.from_json(json.loads(event[1]))
+            async for name, data in _events_until_end(response):
+                if name == "sample":
+                    yield Sample.from_json(json.loads(data))
 
     async def exec(
         self, ref: str, command: Sequence[str], *, tty: bool = False
@@ -283,3 +265,15 @@ class AsyncNeuroClient(BaseClient):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+async def _events_until_end(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+    """A server-sent event stream's ``(event, data)`` pairs, up to its ``end`` event."""
+    decoder = SSEDecoder()
+    async for line in response.aiter_lines():
+        event = decoder.feed(line)
+        if event is None:
+            continue
+        if event[0] == "end":
+            return
+        yield event
