@@ -32,6 +32,7 @@ available yet" and why, and the rest still runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import re
@@ -421,7 +422,9 @@ def report(
 ) -> None:
     print(
         f"\n## Small requests: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s"
-        f" --latency, GET /small (median of {args.wrk_rounds})\n"
+        f" --latency, GET /small (median of {args.wrk_rounds})"
+        + (", servers pinned to CPU 0, the rest to CPU 1" if args.pin else "")
+        + "\n"
     )
     print("| path | requests/s | p50 | p99 | errors |")
     print("|---|---|---|---|---|")
@@ -545,7 +548,32 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--setup-jsp", action="store_true", help="create --jsp-venv and exit")
     parser.add_argument("--no-jsp", action="store_true", help="skip jupyter-server-proxy")
     parser.add_argument("--no-ours", action="store_true", help="skip our proxy")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="the jupyter servers on CPU 0, everything else (wrk, the backend, nginx) on CPU 1: "
+        "the server alone is the bottleneck, so ours / ceiling is its own cost per request",
+    )
     return parser.parse_args()
+
+
+def pin_servers(targets: list[Target]) -> None:
+    """``--pin``: each jupyter server's threads on CPU 0; this script (so wrk
+    and curl), the backends (the job included) and nginx on CPU 1."""
+    os.sched_setaffinity(0, {1})
+    servers = {t.pid for t in targets if t.name in ("ours", "jupyter-server-proxy")}
+    for process in psutil.process_iter(["cmdline"]):
+        command = " ".join(process.info["cmdline"] or [])
+        if process.pid in servers:
+            cpus = {0}
+        elif str(UPSTREAM) in command or "nginx" in command:
+            cpus = {1}
+        else:
+            continue
+        with contextlib.suppress(psutil.Error):
+            for thread in process.threads():
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(thread.id, cpus)
 
 
 def main() -> int:
@@ -597,6 +625,8 @@ def main() -> int:
                 else:
                     targets.append(fronted)
 
+        if args.pin:
+            pin_servers(targets)
         for target in targets:  # warm-up: connections, lazy imports, first-request paths
             wrk(f"{target.base}{target.small}", args.threads, args.connections, 2, latency=False)
         for _ in range(args.wrk_rounds):
