@@ -10,9 +10,9 @@ import asyncio
 import base64
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -51,6 +51,8 @@ __all__ = ["API_PREFIX", "api_handlers", "openapi_document"]
 API_PREFIX = "neuro/api/v1"
 _REF = r"(?P<ref>[^/]+)"
 LOG_CONTENT_TYPE = "text/plain; charset=utf-8"
+T = TypeVar("T")
+
 SSE_CONTENT_TYPE = "text/event-stream"
 
 
@@ -238,24 +240,43 @@ class LogsHandler(NeuroAPIHandler):
             await chunks.aclose()  # type: ignore[attr-defined]
 
     async def _stream_events(self, chunks: AsyncIterator[bytes]) -> None:
-        self.set_header("Content-Type", SSE_CONTENT_TYPE)
-        self.set_header("Cache-Control", "no-cache")
-        self.set_header("X-Accel-Buffering", "no")  # nginx: pass each event on at once
-        every = float(self.settings.get(KEEPALIVE_KEY, KEEPALIVE_SECONDS))
-        try:
-            await self.flush()  # the headers at once, not with the first output
-            async for chunk in with_keepalive(chunks, every, self.gone):
-                if chunk is None:
-                    self.write(": ping\n\n")
-                else:
-                    self.write(f"event: log\ndata: {base64.b64encode(chunk).decode()}\n\n")
-                await self.flush()
-            self.write("event: end\ndata: {}\n\n")
-            await self.finish(set_content_type=SSE_CONTENT_TYPE)
-        except StreamClosedError:
-            pass  # the reader went away; the job goes on
-        finally:
-            await chunks.aclose()  # type: ignore[attr-defined]
+        def event(chunk: bytes) -> str:
+            return f"event: log\ndata: {base64.b64encode(chunk).decode()}\n\n"
+
+        await send_events(self, chunks, event)
+
+
+async def send_events(
+    handler: NeuroAPIHandler,
+    items: AsyncIterator[T],
+    event: Callable[[T], str],
+    first: str = "",
+) -> None:
+    """Answer with server-sent events: ``event(item)`` for each item ("" sends
+    nothing), ``: ping`` while none comes, ``event: end`` once ``items`` ends.
+
+    The headers leave at once, not with the first item, and the pings keep
+    the stream open through a proxy's read timeout (issue 14). A reader that
+    goes away ends it quietly; ``items`` is closed either way.
+    """
+    handler.set_header("Content-Type", SSE_CONTENT_TYPE)
+    handler.set_header("Cache-Control", "no-cache")
+    handler.set_header("X-Accel-Buffering", "no")  # nginx: pass each event on at once
+    every = float(handler.settings.get(KEEPALIVE_KEY, KEEPALIVE_SECONDS))
+    try:
+        handler.write(first)
+        await handler.flush()
+        async for item in with_keepalive(items, every, handler.gone):
+            text = ": ping\n\n" if item is None else event(item)
+            if text:
+                handler.write(text)
+                await handler.flush()
+        handler.write("event: end\ndata: {}\n\n")
+        await handler.finish(set_content_type=SSE_CONTENT_TYPE)
+    except StreamClosedError:
+        pass  # the reader went away; a job goes on
+    finally:
+        await items.aclose()  # type: ignore[attr-defined]
 
 
 def _accepts_events(accept: str) -> bool:
@@ -289,23 +310,11 @@ class TopHandler(NeuroAPIHandler):
         if not 0.1 <= seconds <= 60:
             raise InvalidSpec("interval", "interval must be seconds from 0.1 to 60")
         samples = self.service.telemetry(self.user_name, ref, seconds)
-        self.set_header("Content-Type", SSE_CONTENT_TYPE)
-        self.set_header("Cache-Control", "no-cache")
-        every = float(self.settings.get(KEEPALIVE_KEY, KEEPALIVE_SECONDS))
-        try:
-            await self.flush()  # the status line and headers at once, not with the first sample
-            async for sample in with_keepalive(samples, every, self.gone):
-                if sample is None:
-                    self.write(": ping\n\n")
-                else:
-                    self.write(f"event: sample\ndata: {json.dumps(_sample_json(sample))}\n\n")
-                await self.flush()
-            self.write("event: end\ndata: {}\n\n")
-            await self.finish(set_content_type=SSE_CONTENT_TYPE)
-        except StreamClosedError:
-            return  # the reader went away
-        finally:
-            await samples.aclose()  # type: ignore[attr-defined]
+
+        def event(sample: TelemetrySample) -> str:
+            return f"event: sample\ndata: {json.dumps(_sample_json(sample))}\n\n"
+
+        await send_events(self, samples, event)
 
 
 RETRY_MS = 3000
@@ -330,30 +339,13 @@ class EventsHandler(NeuroAPIHandler):
         query = parse_events_query(self.user_name, params, datetime.now(timezone.utc))
         feed = self.service.feed
         changes = feed.follow(feed.position(self.request.headers.get("Last-Event-ID")), wait=follow)
-        self.set_header("Content-Type", SSE_CONTENT_TYPE)
-        self.set_header("Cache-Control", "no-cache")
-        self.set_header("X-Accel-Buffering", "no")  # nginx: pass each event on at once
-        every = float(self.settings.get(KEEPALIVE_KEY, KEEPALIVE_SECONDS))
-        try:
-            self.write(f"retry: {RETRY_MS}\n\n")
-            await self.flush()  # the headers at once, not with the first change
-            async for change in with_keepalive(changes, every, self.gone):
-                text = self._event(change, query)
-                if text:
-                    self.write(text)
-                    await self.flush()
-            self.write("event: end\ndata: {}\n\n")
-            await self.finish(set_content_type=SSE_CONTENT_TYPE)
-        except StreamClosedError:
-            return  # the reader went away
-        finally:
-            await changes.aclose()  # type: ignore[attr-defined]
+        await send_events(
+            self, changes, lambda change: self._event(change, query), first=f"retry: {RETRY_MS}\n\n"
+        )
 
-    def _event(self, change: JobChange | Reset | None, query: ListJobsQuery) -> str:
-        """The text of one event, ``: ping`` for a tick, "" for a change the
-        reader may not see or did not ask for."""
-        if change is None:
-            return ": ping\n\n"
+    def _event(self, change: JobChange | Reset, query: ListJobsQuery) -> str:
+        """The text of one event, "" for a change the reader may not see or
+        did not ask for."""
         if change is RESET or not isinstance(change, JobChange):
             return "event: reset\ndata: {}\n\n"
         job = change.job
