@@ -100,14 +100,19 @@ async def write_log_chunk(handler: RequestHandler, chunk: LogChunk) -> None:
 async def log_bytes(chunks: AsyncIterator[LogChunk]) -> AsyncIterator[bytes]:
     """A log's chunks as bytes, for senders that cannot pass a file on (events).
 
-    A file region is read in a worker thread, a MiB at a time, so a long log
-    neither blocks the event loop nor sits in memory whole. Closing this
-    closes ``chunks``.
+    A small region (a followed job's new output) is read at once, as
+    :func:`write_log_chunk` copies one; a larger one in a worker thread, a MiB
+    at a time, so a long log neither blocks the event loop nor sits in memory
+    whole. Closing this closes ``chunks``.
     """
     try:
         async for chunk in chunks:
             if isinstance(chunk, bytes):
                 yield chunk
+                continue
+            if chunk.length <= COPY_MAX:
+                if chunk.length > 0:
+                    yield chunk.read()
                 continue
             done = 0
             while done < chunk.length:
